@@ -1,0 +1,126 @@
+"""Command line: `frontdesk` starts the counter; subcommands are tools for IT and for benchmarks.
+
+Heavy imports (Qt, OpenCV) happen inside the command that needs them, so `frontdesk search` and
+`frontdesk --version` start in a fraction of a second.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from frontdesk import __version__
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", help="database file (default: the platform data directory)")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: the platform config directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdesk", description="Front Desk loyalty counter")
+    parser.add_argument("--version", action="version", version=f"frontdesk {__version__}")
+    _add_common(parser)
+    parser.add_argument("--demo", action="store_true",
+                        help="open on a demo database with a local demo loyalty server")
+    sub = parser.add_subparsers(dest="command")
+
+    demo = sub.add_parser("demo-data", help="create a database of realistic demo members")
+    _add_common(demo)
+    demo.add_argument("--members", type=int, default=300, help="how many members (default 300)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same members")
+    demo.add_argument("--history", type=int, default=2000, help="members that get past sales (default 2000)")
+
+    search = sub.add_parser("search", help="look members up the way the search box does")
+    _add_common(search)
+    search.add_argument("queries", nargs="+", metavar="QUERY")
+    search.add_argument("--json", action="store_true", help="one JSON line per query")
+    search.add_argument("--limit", type=int, default=20)
+    return parser
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from frontdesk import config
+
+    settings = config.load(Path(args.config) if getattr(args, "config", None) else None)
+    if getattr(args, "db", None):
+        from dataclasses import replace
+
+        settings = replace(settings, database=str(Path(args.db).resolve()))
+    return settings
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    import time
+
+    from frontdesk.demo.generator import build_demo_database
+
+    settings = _settings(args)
+    if args.members < 0:
+        print("--members must be 0 or more", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    written = build_demo_database(settings.database_path, members=args.members, seed=args.seed,
+                                  history_members=args.history)
+    print(f"wrote {written} members to {settings.database_path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from frontdesk.search import SearchService
+    from frontdesk.store import make_read_engine
+    from frontdesk.store.db import upgrade_database
+
+    settings = _settings(args)
+    if not settings.database_path.exists():
+        print(f"no database at {settings.database_path} (create one with `frontdesk demo-data`)", file=sys.stderr)
+        return 2
+    upgrade_database(settings.database_path)
+    service = SearchService(make_read_engine(settings.database_path), region=settings.phone_region)
+    for query in args.queries:
+        result = service.search(query, limit=args.limit)
+        if args.json:
+            print(json.dumps({
+                "query": query,
+                "kind": result.kind,
+                "hint": result.hint,
+                "results": [
+                    {"id": h.id, "name": h.name, "phone": h.phone_e164, "email": h.email, "member_no": h.member_no,
+                     "tier": h.tier_code, "points": h.points, "match": h.match}
+                    for h in result.hits
+                ],
+            }, ensure_ascii=False))
+        else:
+            print(f"{query!r}: {result.kind}" + (f" — {result.hint}" if result.hint else ""))
+            for h in result.hits:
+                print(f"  {h.name:<30} {h.phone_display:<16} {h.email or '':<36} {h.member_no or '':<10} "
+                      f"{h.tier_code or '':<9} {h.points:>7} pts  [{h.match}]")
+    service.close()
+    return 0
+
+
+COMMANDS = {
+    "demo-data": cmd_demo_data,
+    "search": cmd_search,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from frontdesk import config
+
+    try:
+        if args.command is None:
+            from frontdesk.app import run_app
+
+            return run_app(args)
+        return COMMANDS[args.command](args)
+    except config.ConfigError as error:
+        print(f"Configuration problem — {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

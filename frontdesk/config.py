@@ -1,0 +1,187 @@
+"""Configuration: one TOML file in the platform's config directory, defaults for everything, flags on top.
+
+The API key is never in this file: it lives in the OS keyring (see `frontdesk.secrets`). A bad file names the key
+and the problem instead of starting with a half-understood configuration.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import platformdirs
+
+APP_NAME = "FrontDesk"
+APP_AUTHOR = "FrontDesk"
+CONFIG_FILE_NAME = "frontdesk.toml"
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def config_dir() -> Path:
+    override = os.environ.get("FRONTDESK_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def data_dir() -> Path:
+    override = os.environ.get("FRONTDESK_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def log_dir() -> Path:
+    override = os.environ.get("FRONTDESK_LOG_DIR")
+    return Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+def default_config_path() -> Path:
+    return config_dir() / CONFIG_FILE_NAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration. Every field has a default that works for a demo counter."""
+
+    database: str = ""  # empty: <data dir>/frontdesk.sqlite
+    api_url: str = ""  # empty: no central API configured (offline-only or demo)
+    api_key_name: str = "default"  # which keyring entry holds the API key
+    verify_tls: bool = True
+    outlet_code: str = "BUGIS"
+    counter_id: str = "C1"
+    phone_region: str = "SG"
+    currency: str = "SGD"
+    timezone: str = "Asia/Singapore"
+    camera_index: int = 0
+    camera_width: int = 1280
+    camera_height: int = 720
+    scan_sound: bool = True
+    member_card_key: str = "demo-card-key-change-me"  # HMAC key for our member cards; set per business
+    programme_file: str = ""  # empty: the programme pulled from the server, else the bundled demo programme
+    offline_redeem_allowance_points: int = 2000  # per member, while the server cannot confirm a burn
+    sync_interval_seconds: int = 15
+    demo: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else data_dir() / "frontdesk.sqlite"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_SECTIONS = {
+    "database": ("store", "path"),
+    "api_url": ("api", "url"),
+    "api_key_name": ("api", "key_name"),
+    "verify_tls": ("api", "verify_tls"),
+    "outlet_code": ("counter", "outlet"),
+    "counter_id": ("counter", "counter_id"),
+    "phone_region": ("counter", "phone_region"),
+    "currency": ("counter", "currency"),
+    "timezone": ("counter", "timezone"),
+    "camera_index": ("scanner", "camera_index"),
+    "camera_width": ("scanner", "width"),
+    "camera_height": ("scanner", "height"),
+    "scan_sound": ("scanner", "sound"),
+    "member_card_key": ("scanner", "member_card_key"),
+    "programme_file": ("loyalty", "programme_file"),
+    "offline_redeem_allowance_points": ("loyalty", "offline_redeem_allowance_points"),
+    "sync_interval_seconds": ("sync", "interval_seconds"),
+}
+
+
+def _validate(settings: Settings) -> Settings:
+    if settings.api_url and not settings.api_url.startswith(("http://", "https://")):
+        raise ConfigError("api.url", "must start with https:// (or http:// for a local test server)")
+    if phonenumbers.country_code_for_region(settings.phone_region) == 0:
+        raise ConfigError("counter.phone_region", f"“{settings.phone_region}” is not a region code like SG or MY")
+    if len(settings.currency) != 3 or not settings.currency.isalpha():
+        raise ConfigError("counter.currency", "must be a 3-letter ISO code like SGD")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("counter.timezone", f"“{settings.timezone}” is not a time zone like Asia/Singapore") from None
+    if not settings.outlet_code.strip():
+        raise ConfigError("counter.outlet", "must not be empty")
+    if settings.camera_index < 0:
+        raise ConfigError("scanner.camera_index", "must be 0 or more")
+    if settings.sync_interval_seconds < 1:
+        raise ConfigError("sync.interval_seconds", "must be at least 1")
+    return replace(settings, currency=settings.currency.upper(), phone_region=settings.phone_region.upper())
+
+
+def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings:
+    """Build settings from the TOML structure ({section: {key: value}}), checking each value's type."""
+    base = base or Settings()
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    known_sections = {section for section, _ in _SECTIONS.values()}
+    for section in data:
+        if section not in known_sections:
+            raise ConfigError(section, "unknown section")
+    for attr, (section, key) in _SECTIONS.items():
+        block = data.get(section, {})
+        if not isinstance(block, dict):
+            raise ConfigError(section, "must be a table of settings")
+        unknown = set(block) - {k for s, k in _SECTIONS.values() if s == section}
+        if unknown:
+            raise ConfigError(f"{section}.{sorted(unknown)[0]}", "unknown setting")
+        if key not in block:
+            continue
+        value = block[key]
+        expected = types[attr]
+        if expected == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"{section}.{key}", "must be true or false")
+        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"{section}.{key}", "must be a whole number")
+        if expected == "str" and not isinstance(value, str):
+            raise ConfigError(f"{section}.{key}", "must be text in quotes")
+        values[attr] = value
+    return _validate(replace(base, **values))
+
+
+def load(path: Path | None = None) -> Settings:
+    path = path or default_config_path()
+    if not path.exists():
+        return _validate(Settings())
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"not valid TOML ({error})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "not UTF-8 text") from None
+    return from_mapping(data)
+
+
+def to_toml(settings: Settings) -> str:
+    """The settings as a TOML file (what the setup wizard writes)."""
+    sections: dict[str, list[str]] = {}
+    for attr, (section, key) in _SECTIONS.items():
+        value = getattr(settings, attr)
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        elif isinstance(value, int):
+            rendered = str(value)
+        else:
+            rendered = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        sections.setdefault(section, []).append(f"{key} = {rendered}")
+    return "\n\n".join(f"[{name}]\n" + "\n".join(lines) for name, lines in sections.items()) + "\n"
+
+
+def save(settings: Settings, path: Path | None = None) -> Path:
+    path = path or default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(to_toml(settings), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,1 @@
+"""Demo and benchmark datasets: realistic Singapore salon members, deterministic by seed."""

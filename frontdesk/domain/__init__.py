@@ -1,0 +1,1 @@
+"""The Qt-free, HTTP-free core: money, phone numbers, names, members and the loyalty programme."""

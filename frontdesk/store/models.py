@@ -1,0 +1,350 @@
+"""The counter's database: the member cache, the loyalty programme cache, sales and the sync outbox.
+
+Everything a receptionist records lands here first; the outbox carries it to the central loyalty API later. Money
+columns are integer minor units (`*_minor`) beside a currency; times are `UTCDateTime`. Schema changes go through
+Alembic migrations in `migrations/`, never through `create_all` on a live file.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from frontdesk.store.types import JSONText, UTCDateTime, utc_now
+
+# Named constraints, because SQLite batch migrations can only drop what has a name.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- members -------------------------------------------------------------------------------------------------
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    member_no: Mapped[str | None] = mapped_column(String(64))  # the merchant's custom member ID
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # Folded (lower-case, accent-free) "first last", the text the name index (members_fts) is built from.
+    search_name: Mapped[str] = mapped_column(String(200), default="")
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    phone_raw: Mapped[str | None] = mapped_column(String(40))  # what was typed or received, for the audit trail
+    # Digits of the E.164 number reversed: "last 4 digits" becomes an indexed prefix match.
+    phone_rev: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))  # stored lower-case
+    tier_code: Mapped[str | None] = mapped_column(String(32))
+    points_balance: Mapped[int] = mapped_column(Integer, default=0)
+    lifetime_points: Mapped[int] = mapped_column(Integer, default=0)
+    points_expiring: Mapped[int] = mapped_column(Integer, default=0)
+    points_expiring_on: Mapped[date | None] = mapped_column(Date)
+    stored_value_minor: Mapped[int] = mapped_column(Integer, default=0)
+    # Rolling-window figures the tier rules are evaluated on, as last reported by the server (or computed locally).
+    window_spend_minor: Mapped[int] = mapped_column(Integer, default=0)
+    window_points: Mapped[int] = mapped_column(Integer, default=0)
+    tier_expires_on: Mapped[date | None] = mapped_column(Date)
+    visits_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    birthday: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # active | pending (enrolled here, not yet confirmed by the server) | inactive
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    server_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    codes: Mapped[list[MemberCode]] = relationship(back_populates="member", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        Index("ix_members_phone_e164", "phone_e164"),
+        Index("ix_members_phone_rev", "phone_rev"),
+        Index("ix_members_email", "email"),
+        Index("ix_members_member_no", text("member_no COLLATE NOCASE")),
+    )
+
+
+class MemberCode(Base):
+    """Every scannable token that identifies a member: Eber QR payloads, our signed card tokens."""
+
+    __tablename__ = "member_codes"
+
+    code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="qr")  # qr | card | eber
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    member: Mapped[Member] = relationship(back_populates="codes")
+
+
+# --- programme cache -----------------------------------------------------------------------------------------
+class ProgrammeVersion(Base):
+    """The loyalty programme definition (earning rules, tiers, rewards) as last pulled or installed."""
+
+    __tablename__ = "programme_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))  # server etag or file hash
+    source: Mapped[str] = mapped_column(String(32))  # server | file | demo
+    definition: Mapped[Any] = mapped_column(JSONText)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Tier(Base):
+    __tablename__ = "tiers"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    colour: Mapped[str] = mapped_column(String(16), default="#888888")
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Singapore")
+
+
+class MemberVoucher(Base):
+    """A voucher or reward code already issued to a member (Eber `issued_reward`), usable at the counter."""
+
+    __tablename__ = "member_vouchers"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(16))  # amount | percentage | sku
+    amount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    percentage: Mapped[str | None] = mapped_column(String(16))  # decimal as text
+    sku: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="available")  # available | used | expired
+
+
+# --- staff ---------------------------------------------------------------------------------------------------
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # WESS / POS staff id (custom_staff_id)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="receptionist")  # receptionist | manager
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_pin_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- sales and the points ledger -----------------------------------------------------------------------------
+class Sale(Base):
+    """A counter transaction: a sale, or a void/refund linked to the sale it reverses."""
+
+    __tablename__ = "sales"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sale")  # sale | void | refund
+    receipt_no: Mapped[str] = mapped_column(String(64))
+    outlet_code: Mapped[str] = mapped_column(String(32))
+    counter_id: Mapped[str] = mapped_column(String(32), default="")
+    sales_mode: Mapped[str] = mapped_column(String(32), default="counter")  # counter | invoice_mail | ...
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    currency: Mapped[str] = mapped_column(String(3), default="SGD")
+    subtotal_minor: Mapped[int] = mapped_column(Integer, default=0)
+    tax_minor: Mapped[int] = mapped_column(Integer, default=0)
+    service_charge_minor: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    total_minor: Mapped[int] = mapped_column(Integer, default=0)
+    points_earned: Mapped[int] = mapped_column(Integer, default=0)  # local estimate until the server answers
+    points_redeemed: Mapped[int] = mapped_column(Integer, default=0)
+    server_points: Mapped[int | None] = mapped_column(Integer)  # what the server actually credited
+    # pending -> synced | rejected; a sale later voided/refunded keeps its status and gains a reversal row
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    server_transaction_id: Mapped[str | None] = mapped_column(String(64))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    original_sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)  # redemption made offline, server decides
+    receipt_text: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    items: Mapped[list[SaleItem]] = relationship(back_populates="sale", cascade="all, delete-orphan",
+                                                 order_by="SaleItem.line_no")
+    payments: Mapped[list[SalePayment]] = relationship(back_populates="sale", cascade="all, delete-orphan")
+    redemptions: Mapped[list[SaleRedemption]] = relationship(back_populates="sale", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        # The WESS receipt number is the natural key of a sale at an outlet; reversals reuse it.
+        Index("uq_sales_outlet_receipt_sale", "outlet_code", "receipt_no", unique=True,
+              sqlite_where=text("kind = 'sale'")),
+        Index("ix_sales_occurred_at", "occurred_at"),
+    )
+
+
+class SaleItem(Base):
+    __tablename__ = "sale_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    tax_minor: Mapped[int] = mapped_column(Integer, default=0)
+    service_charge_minor: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    total_minor: Mapped[int] = mapped_column(Integer, default=0)
+    staff_code: Mapped[str] = mapped_column(String(32), default="")
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+    sale: Mapped[Sale] = relationship(back_populates="items")
+
+
+class SalePayment(Base):
+    __tablename__ = "sale_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(32))  # cash | card | nets | voucher | points | stored_value
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+
+    sale: Mapped[Sale] = relationship(back_populates="payments")
+
+
+class SaleRedemption(Base):
+    """A reward, voucher or points-as-money applied to a sale."""
+
+    __tablename__ = "sale_redemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reward | voucher | points_money | stored_value
+    code: Mapped[str] = mapped_column(String(64), default="")
+    description: Mapped[str] = mapped_column(String(200), default="")
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    free_sku: Mapped[str | None] = mapped_column(String(64))
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    sale: Mapped[Sale] = relationship(back_populates="redemptions")
+
+
+class LedgerEntry(Base):
+    """One change of a member's points: earn, redeem, reversal, adjustment, expiry, shortfall."""
+
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    points: Mapped[int] = mapped_column(Integer)  # signed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | rejected
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+# --- sync ----------------------------------------------------------------------------------------------------
+class OutboxEntry(Base):
+    """An effect waiting to reach the central API. Written in the same transaction as the change it carries."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # sale | void | refund | enrol | adjust | redeem
+    # Entries sharing a partition are delivered strictly in order (one member's effects).
+    partition_key: Mapped[str] = mapped_column(String(64))
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    payload: Mapped[Any] = mapped_column(JSONText)
+    # pending | done | parked (permanent failure, needs a manager) | discarded (manager's decision)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[Any] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_outbox_status_partition", "status", "partition_key", "id"),)
+
+
+class SyncState(Base):
+    """Small key/value facts of the sync engine: high-water marks, programme etag, last probe."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+
+class AuditEntry(Base):
+    """Who did what that a manager may be asked about: voids, refunds, overrides, discarded sync entries."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[Any] = mapped_column(JSONText)
+
+
+class InboundInvoice(Base):
+    """A WESS invoice mail: where it came from, what was extracted, and what became of it."""
+
+    __tablename__ = "inbound_invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # imap | folder
+    message_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(255), default="")
+    uidvalidity: Mapped[int | None] = mapped_column(Integer)
+    uid: Mapped[int | None] = mapped_column(Integer)
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    receipt_no: Mapped[str] = mapped_column(String(64), default="")
+    profile: Mapped[str] = mapped_column(String(64), default="")
+    extracted: Mapped[Any] = mapped_column(JSONText)
+    status: Mapped[str] = mapped_column(String(16), default="review")  # queued | review | duplicate | conflict
+    reason: Mapped[str] = mapped_column(Text, default="")
+    sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),)
