@@ -1,0 +1,103 @@
+"""Finding a member and preparing what the member panel shows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from frontdesk.domain.members import MemberProfile
+from frontdesk.domain.money import Money
+from frontdesk.search import SearchResult, SearchService
+from frontdesk.search.service import CodeResolver
+from frontdesk.store.members import load_profile
+from frontdesk.store.models import MemberVoucher, Tier
+
+
+@dataclass(frozen=True)
+class TierInfo:
+    code: str
+    name: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class UsableReward:
+    code: str
+    name: str
+    detail: str  # "S$10 off · 1,000 pts" / "voucher · expires 3 Dec"
+    kind: str  # reward | voucher
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """The member panel's content, computed off the GUI thread."""
+
+    profile: MemberProfile
+    tier: TierInfo | None
+    points_value: Money | None  # what the available points are worth where the programme converts them
+    next_tier_name: str | None
+    next_tier_progress: float | None  # 0..1
+    next_tier_text: str
+    downgrade_warning: str
+    birthday_this_month: bool
+    rewards: list[UsableReward]
+
+
+class ProgrammeView:
+    """What the panel needs from the loyalty programme. The checkout's programme engine provides a richer one."""
+
+    def points_value(self, points: int) -> Money | None:
+        return None
+
+    def tier_progress(self, profile: MemberProfile, today: date) -> tuple[str | None, float | None, str, str]:
+        return None, None, "", ""
+
+    def rewards_for(self, profile: MemberProfile, today: date) -> list[UsableReward]:
+        return []
+
+
+class LookupService:
+    """Search and profile loading. Call from one worker thread at a time (the UI's serial DB worker)."""
+
+    def __init__(self, engine: Engine, region: str = "SG", code_resolver: CodeResolver | None = None,
+                 programme: ProgrammeView | None = None) -> None:
+        self.engine = engine
+        self.search_service = SearchService(engine, region=region, code_resolver=code_resolver)
+        self.programme = programme or ProgrammeView()
+
+    def search(self, query: str, limit: int = 20) -> SearchResult:
+        return self.search_service.search(query, limit)
+
+    def member_view(self, member_id: int, today: date | None = None) -> MemberView | None:
+        today = today or datetime.now().date()
+        with Session(self.engine) as session:
+            profile = load_profile(session, member_id)
+            if profile is None:
+                return None
+            tier_row = session.get(Tier, profile.tier_code) if profile.tier_code else None
+            vouchers = session.scalars(select(MemberVoucher).where(
+                MemberVoucher.member_id == member_id, MemberVoucher.status == "available")).all()
+            voucher_views = [
+                UsableReward(code=v.code, name=v.name, kind="voucher",
+                             detail="voucher" + (f" · expires {v.expires_at:%d %b}" if v.expires_at else ""))
+                for v in vouchers
+            ]
+        tier = TierInfo(tier_row.code, tier_row.name, tier_row.colour) if tier_row else (
+            TierInfo(profile.tier_code, profile.tier_code.title(), "#7a8794") if profile.tier_code else None)
+        next_name, progress, progress_text, downgrade = self.programme.tier_progress(profile, today)
+        return MemberView(
+            profile=profile,
+            tier=tier,
+            points_value=self.programme.points_value(profile.available_points),
+            next_tier_name=next_name,
+            next_tier_progress=progress,
+            next_tier_text=progress_text,
+            downgrade_warning=downgrade,
+            birthday_this_month=profile.birthday_this_month(today),
+            rewards=voucher_views + self.programme.rewards_for(profile, today),
+        )
+
+    def close(self) -> None:
+        self.search_service.close()
