@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -150,17 +151,60 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
     return _validate(replace(base, **values))
 
 
-def load(path: Path | None = None) -> Settings:
-    path = path or default_config_path()
+def _read_file(path: Path) -> dict[str, Any]:
+    """The TOML file as a mapping ({} when there is no file)."""
     if not path.exists():
-        return _validate(Settings())
+        return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(str(path), f"not valid TOML ({error})") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "not UTF-8 text") from None
-    return from_mapping(data)
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot be read ({error.strerror or error})") from None
+
+
+def load(path: Path | None = None) -> Settings:
+    return from_mapping(_read_file(path or default_config_path()))
+
+
+SOURCE_DEFAULT = "default"
+SOURCE_FILE = "file"
+SOURCE_FLAG = "flag"
+
+
+def setting_key(attr: str) -> str:
+    """The dotted name a person sees for a Settings field ("counter.outlet"), as used in the file and in errors."""
+    if attr in _SECTIONS:
+        section, key = _SECTIONS[attr]
+        return f"{section}.{key}"
+    return attr
+
+
+def settings_keys() -> dict[str, str]:
+    """Settings field name -> dotted key, in file order."""
+    return {attr: f"{section}.{key}" for attr, (section, key) in _SECTIONS.items()}
+
+
+def load_with_sources(path: Path | None = None, overrides: Mapping[str, Any] | None = None
+                      ) -> tuple[Settings, dict[str, str]]:
+    """Like `load`, then command-line `overrides` (Settings field -> value) on top; also says where each field came
+    from: "default", "file" or "flag". `config show` prints this so IT can see why a counter behaves as it does."""
+    data = _read_file(path or default_config_path())
+    settings = from_mapping(data)
+    sources = {f.name: SOURCE_DEFAULT for f in fields(Settings)}
+    for attr, (section, key) in _SECTIONS.items():
+        block = data.get(section)
+        if isinstance(block, dict) and key in block:
+            sources[attr] = SOURCE_FILE
+    if overrides:
+        unknown = set(overrides) - set(sources)
+        if unknown:
+            raise ConfigError(sorted(unknown)[0], "not a setting")
+        settings = _validate(replace(settings, **overrides))
+        sources.update({attr: SOURCE_FLAG for attr in overrides})
+    return settings, sources
 
 
 def to_toml(settings: Settings) -> str:
