@@ -31,7 +31,10 @@ class Money:
         if not self.amount.is_finite():
             raise MoneyError("Money amount must be a finite number")
         object.__setattr__(self, "currency", self.currency.upper())
-        object.__setattr__(self, "amount", self.amount.quantize(self._quantum(), rounding=ROUND_HALF_UP))
+        try:
+            object.__setattr__(self, "amount", self.amount.quantize(self._quantum(), rounding=ROUND_HALF_UP))
+        except InvalidOperation:
+            raise MoneyError("amount is too large to be money") from None
 
     def _quantum(self) -> Decimal:
         return Decimal(1).scaleb(-minor_exponent(self.currency))

@@ -41,8 +41,9 @@ def normalise(raw: str, default_region: str = "SG") -> ParsedPhone | None:
         return None
     candidates = [text]
     digits = digits_only(text)
-    if not text.startswith("+") and digits and not digits.startswith("00"):
-        candidates.append("+" + digits)
+    if not text.startswith("+") and digits:
+        # "0065 9123 4567" (international dialling prefix) and "6591234567" (country code without the plus).
+        candidates.append("+" + (digits[2:] if digits.startswith("00") else digits))
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, default_region)
