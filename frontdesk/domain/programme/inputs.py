@@ -121,26 +121,26 @@ def validate_sale(sale: SaleDraft, currency: str) -> tuple[SaleError, ...]:
         problem("currency", f"must be {currency}, the programme's currency")
     if not sale.lines:
         problem("lines", "add at least one line (or the bill total as one line)")
-    nets_ok = True
+    nets_ok = True  # whether every line's net is known, so the bill discount can be checked against them
     net_total = Money.zero(currency)
     for index, line in enumerate(sale.lines):
         path = f"lines[{index}]"
+        quantity_ok = True
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool):
             problem(f"{path}.quantity", "must be a whole number")
-            nets_ok = False
+            quantity_ok = False
         elif line.quantity < 1:
             problem(f"{path}.quantity", "must be at least 1")
-            nets_ok = False
-        prices_ok = check_money(f"{path}.unit_price", line.unit_price)
+            quantity_ok = False
+        price_ok = check_money(f"{path}.unit_price", line.unit_price)
         check_money(f"{path}.tax", line.tax)
         check_money(f"{path}.service_charge", line.service_charge)
         discount_ok = check_money(f"{path}.discount", line.discount)
-        if nets_ok and prices_ok and discount_ok:
-            if line.discount > line.unit_price * line.quantity:
-                problem(f"{path}.discount", "is more than the line's price")
-                nets_ok = False
-            else:
-                net_total = net_total + line.net
+        if quantity_ok and price_ok and discount_ok and line.discount > line.unit_price * line.quantity:
+            problem(f"{path}.discount", "is more than the line's price")
+            discount_ok = False
+        if quantity_ok and price_ok and discount_ok:
+            net_total = net_total + line.net
         else:
             nets_ok = False
     check_money("tips", sale.tips)

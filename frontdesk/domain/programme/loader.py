@@ -225,7 +225,7 @@ def _read_rule(table: _Table, currency: str, tier_codes: set[str]) -> EarnRule:
     kind = table.choice("kind", RuleKind)
     for key in table.keys():
         if key in _ALL_RULE_FIELDS and key not in _RULE_FIELDS[kind]:
-            raise ProgrammeError(table.path_of(key), f"is not used by a {kind.value} rule")
+            raise ProgrammeError(table.path_of(key), f"is not used by {kind.value} rules")
     label = table.text("label", default=rule_id)
     conditions = _read_conditions(table, tier_codes)
     points = Decimal(0)
@@ -301,7 +301,7 @@ def _read_reward(table: _Table, currency: str, tier_codes: set[str]) -> Reward:
     kind = table.choice("kind", RewardKind)
     for key in table.keys():
         if key in _ALL_REWARD_KIND_FIELDS and key not in _REWARD_FIELDS[kind]:
-            raise ProgrammeError(table.path_of(key), f"is not used by a {kind.value} reward")
+            raise ProgrammeError(table.path_of(key), f"is not used by {kind.value} rewards")
     points_cost = table.integer("points_cost", minimum=0)
     amount = percent = max_discount = sku = value = None
     if kind is RewardKind.AMOUNT:
