@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("queries", nargs="+", metavar="QUERY")
     search.add_argument("--json", action="store_true", help="one JSON line per query")
     search.add_argument("--limit", type=int, default=20)
+
+    from frontdesk.config_cli import add_config_command
+    from frontdesk.selftest import add_self_test_command
+
+    add_self_test_command(sub, _add_common)
+    add_config_command(sub, _add_common)
     return parser
 
 
@@ -100,9 +106,23 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from frontdesk.selftest import cmd_self_test as run
+
+    return run(args)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from frontdesk.config_cli import cmd_config as run
+
+    return run(args)
+
+
 COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
+    "self-test": cmd_self_test,
+    "config": cmd_config,
 }
 
 
