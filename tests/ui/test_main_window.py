@@ -118,3 +118,25 @@ def test_garbage_input_gives_a_hint_not_a_crash(qtbot, window):
     qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
     assert window.stack.currentWidget() is window.welcome
     save_screenshot(window, "main-window-hint")
+
+
+def test_a_late_answer_to_an_older_query_is_dropped(qtbot, window):
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClicks(window.search_box, "tan")
+    stale = window.lookup.search("ng")
+    stale_seq = window._search_seq
+    with qtbot.waitSignal(window.search_finished, timeout=3000) as newer:
+        qtbot.keyClicks(window.search_box, " mei")
+    window._show_result(stale_seq, stale)  # the slow answer to "ng" turns up last
+    shown = {h.id for h in window.results_model._hits}
+    assert shown == {h.id for h in newer.args[0].hits}
+    assert newer.args[0].query == "tan mei"
+
+
+def test_typing_fast_searches_once_per_pause_and_shows_the_final_text(qtbot, window):
+    results = []
+    window.search_finished.connect(results.append)
+    qtbot.keyClicks(window.search_box, "priya")  # five keystrokes well inside one typing pause
+    qtbot.waitUntil(lambda: bool(results), timeout=3000)
+    qtbot.wait(200)
+    assert [r.query for r in results] == ["priya"]
