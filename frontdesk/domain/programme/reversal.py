@@ -145,7 +145,10 @@ def reverse_sale(
         fraction = refund.fraction
         if not isinstance(fraction, Decimal) or not fraction.is_finite() or not 0 < fraction <= 1:
             raise ReversalError("refund.fraction", "must be more than 0 and at most 1")
-        this_refund = Money((total.amount * fraction).quantize(Decimal(1).scaleb(-minor_exponent(currency)), ROUND_HALF_UP), currency)
+        cent = Decimal(1).scaleb(-minor_exponent(currency))
+        this_refund = Money((total.amount * fraction).quantize(cent, ROUND_HALF_UP), currency)
+        if this_refund.is_zero():
+            raise ReversalError("refund.fraction", f"is less than a cent of this sale ({total.display()})")
     else:
         raise ReversalError("refund", "give a void, a fraction or an amount: exactly one")
     if not refund.void:

@@ -46,10 +46,6 @@ class RedemptionRefused:
     code: RefusalCode
     reason: str
 
-    def __bool__(self) -> bool:
-        # `if quote:` reads naturally at the call site: a refusal is falsy.
-        return False
-
 
 @dataclass(frozen=True)
 class IssuedVoucher:
@@ -116,10 +112,10 @@ def quote_reward(
     if reward is None:
         return RedemptionRefused(RefusalCode.UNKNOWN_CODE, f"No reward “{reward_code}” in {programme.name}")
     refused = _check_bill(bill_total, programme.currency)
-    if refused:
+    if refused is not None:
         return refused
     refused = _check_dates(reward.name, reward.valid_from, reward.valid_until, today)
-    if refused:
+    if refused is not None:
         return refused
     if reward.tiers and name_key(member.tier_code) not in reward.tiers:
         tier_names = ", ".join(tier.name for tier in programme.tiers.levels if name_key(tier.code) in reward.tiers)
@@ -131,7 +127,7 @@ def quote_reward(
             f"{_times(redeemed_count_for_member)}",
         )
     refused = _check_min_bill(reward.name, reward.min_bill, bill_total)
-    if refused:
+    if refused is not None:
         return refused
     available = max(0, member.points_balance if points_available is None else points_available)
     if reward.points_cost > available:
@@ -154,12 +150,12 @@ def quote_reward(
 
 def quote_voucher(programme: Programme, voucher: IssuedVoucher, bill_total: Money, today: date) -> RewardQuote | RedemptionRefused:
     refused = _check_bill(bill_total, programme.currency)
-    if refused:
+    if refused is not None:
         return refused
     if voucher.used:
         return RedemptionRefused(RefusalCode.ALREADY_USED, f"Voucher {voucher.code} has already been used")
     refused = _check_dates(f"Voucher {voucher.code}", voucher.valid_from, voucher.valid_until, today)
-    if refused:
+    if refused is not None:
         return refused
     for label, money in (("amount", voucher.amount), ("max_discount", voucher.max_discount), ("value", voucher.value)):
         if money is not None and money.currency != programme.currency:
@@ -170,7 +166,7 @@ def quote_voucher(programme: Programme, voucher: IssuedVoucher, bill_total: Mone
     if needed[voucher.kind] is None or (voucher.kind is RewardKind.PERCENT and not 0 < voucher.percent <= 100):  # type: ignore[operator]
         return RedemptionRefused(RefusalCode.INVALID_REQUEST, f"Voucher {voucher.code} does not say what it is worth")
     refused = _check_min_bill(f"Voucher {voucher.code}", voucher.min_bill, bill_total)
-    if refused:
+    if refused is not None:
         return refused
     discount, note = _discount(voucher.kind, voucher.amount, voucher.percent, voucher.max_discount, voucher.value, bill_total)
     return RewardQuote(
@@ -263,7 +259,7 @@ def quote_points_payment(
     if requested_points is not None and requested_amount is not None:
         return RedemptionRefused(RefusalCode.INVALID_REQUEST, "Ask for points or for an amount, not both")
     refused = _check_bill(bill_total, programme.currency)
-    if refused:
+    if refused is not None:
         return refused
     available = max(0, points_available)
     if available < max(settings.min_points, 1):
@@ -337,7 +333,7 @@ def quote_stored_value_payment(
     if settings is None:
         return RedemptionRefused(RefusalCode.NOT_OFFERED, f"{programme.name} has no stored-value balance")
     refused = _check_bill(bill_total, programme.currency)
-    if refused:
+    if refused is not None:
         return refused
     if balance.currency != programme.currency:
         return RedemptionRefused(RefusalCode.INVALID_REQUEST, f"The balance is in {balance.currency}, not {programme.currency}")
