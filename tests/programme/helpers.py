@@ -1,4 +1,5 @@
 """Builders for programme tests: a small programme as a dict, sales and lines with readable defaults."""
+
 from __future__ import annotations
 
 import copy

@@ -1,7 +1,8 @@
 """Earning: every rule kind, the order rules combine in, rounding, caps, exclusions, restrictions and promotions."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -34,7 +35,9 @@ def gold_multiplier(value: str):
 
 
 def test_spend_rule_gives_points_per_amount():
-    preview = preview_earning(programme(rules=[{"id": "base", "kind": "spend", "points": 3, "per": "2.00"}]), sale(line("30.00")), CLASSIC)
+    preview = preview_earning(
+        programme(rules=[{"id": "base", "kind": "spend", "points": 3, "per": "2.00"}]), sale(line("30.00")), CLASSIC
+    )
     assert preview.total_points == 45
     assert preview.lines[0].explanation == "S$30 × 3 pts/S$2 = 45"
     assert preview.lines[0].rule_id == "base"
@@ -43,7 +46,14 @@ def test_spend_rule_gives_points_per_amount():
 def test_colour_multiplier_for_gold_explains_itself():
     rules = [
         {"id": "base", "kind": "spend", "points": 1},
-        {"id": "colour-gold", "kind": "multiplier", "label": "Colour", "multiplier": 1.5, "categories": ["Colour"], "tiers": ["GOLD"]},
+        {
+            "id": "colour-gold",
+            "kind": "multiplier",
+            "label": "Colour",
+            "multiplier": 1.5,
+            "categories": ["Colour"],
+            "tiers": ["GOLD"],
+        },
     ]
     colour = line("30.00", name="Full colour", sku="SVC-COL", category="colour")
     gold = preview_earning(programme(rules=rules), sale(colour), GOLD)
@@ -83,7 +93,10 @@ def test_line_with_no_base_rule_can_still_earn_a_bonus():
 
 
 def test_visit_points_once_per_day_fixed_and_not_multiplied():
-    rules = [{"id": "base", "kind": "spend", "points": 1}, {"id": "visit", "kind": "visit", "label": "Visit bonus", "points": 20}]
+    rules = [
+        {"id": "base", "kind": "spend", "points": 1},
+        {"id": "visit", "kind": "visit", "label": "Visit bonus", "points": 20},
+    ]
     prog = programme(gold_multiplier("2"), rules=rules)
     first = preview_earning(prog, sale(line("30.00")), GOLD, EarnContext(visited_today=False))
     assert first.visit_points == 20 and first.visit_rule_id == "visit"
@@ -117,8 +130,21 @@ COMBINED_RULES = [
     {"id": "serum-x2", "kind": "multiplier", "label": "Serum", "multiplier": 2, "skus": ["RET-SERUM"]},
 ]
 COMBINED_PROMOS = [
-    {"id": "double", "label": "Double points", "multiplier": 2, "starts_at": "2026-03-01T00:00:00+08:00", "ends_at": "2026-04-01T00:00:00+08:00"},
-    {"id": "triple", "label": "Triple retail", "multiplier": 3, "categories": ["Retail"], "starts_at": "2026-03-01T00:00:00+08:00", "ends_at": "2026-04-01T00:00:00+08:00"},
+    {
+        "id": "double",
+        "label": "Double points",
+        "multiplier": 2,
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    },
+    {
+        "id": "triple",
+        "label": "Triple retail",
+        "multiplier": 3,
+        "categories": ["Retail"],
+        "starts_at": "2026-03-01T00:00:00+08:00",
+        "ends_at": "2026-04-01T00:00:00+08:00",
+    },
 ]
 
 
@@ -144,7 +170,9 @@ def test_first_matching_spend_rule_is_the_base_so_specific_rules_go_first():
         {"id": "colour-rate", "kind": "spend", "points": 2, "categories": ["Colour"]},
         {"id": "base", "kind": "spend", "points": 1},
     ]
-    preview = preview_earning(programme(rules=specific_first), sale(line("10.00", category="Colour"), line("10.00")), CLASSIC)
+    preview = preview_earning(
+        programme(rules=specific_first), sale(line("10.00", category="Colour"), line("10.00")), CLASSIC
+    )
     assert [item.rule_id for item in preview.lines] == ["colour-rate", "base"]
     assert [item.points for item in preview.lines] == [20, 10]
     general_first = list(reversed(specific_first))
@@ -181,6 +209,14 @@ def test_rounding_mode_and_scope(rounding, scope, line_points, total):
     preview = preview_earning(prog, sale(line("10.50"), line("10.50")), CLASSIC)
     assert [item.points for item in preview.lines] == line_points
     assert preview.total_points == total
+
+
+def test_bill_scope_lines_show_their_whole_share():
+    preview = preview_earning(programme(), sale(line("10.50"), line("10.50")), CLASSIC)
+    assert [item.explanation for item in preview.lines] == [
+        "S$10.50 × 1 pt/S$1 = 10.5 → 11",
+        "S$10.50 × 1 pt/S$1 = 10.5 → 10",
+    ]
 
 
 def test_rounding_notes_say_what_happened():
@@ -229,14 +265,18 @@ def test_bill_discount_is_spread_over_lines_to_the_cent():
     preview = preview_earning(programme(), sale(line("60.00"), line("40.00"), bill_discount="10.00"), CLASSIC)
     assert [item.eligible_amount for item in preview.lines] == [money("54.00"), money("36.00")]
     preview = preview_earning(
-        programme(rounding_scope="line"), sale(line("10.00"), line("10.00"), line("10.00"), bill_discount="0.10"), CLASSIC
+        programme(rounding_scope="line"),
+        sale(line("10.00"), line("10.00"), line("10.00"), bill_discount="0.10"),
+        CLASSIC,
     )
     assert [item.eligible_amount for item in preview.lines] == [money("9.96"), money("9.97"), money("9.97")]
     assert preview.eligible_amount == money("29.90")
 
 
 def test_line_discount_reduces_the_line_and_a_fully_discounted_line_earns_nothing():
-    preview = preview_earning(programme(), sale(line("30.00", discount="5.00"), line("20.00", discount="20.00")), CLASSIC)
+    preview = preview_earning(
+        programme(), sale(line("30.00", discount="5.00"), line("20.00", discount="20.00")), CLASSIC
+    )
     assert [item.points for item in preview.lines] == [25, 0]
 
 
@@ -244,7 +284,10 @@ def test_line_discount_reduces_the_line_and_a_fully_discounted_line_earns_nothin
 
 
 def test_excluded_sku_and_category_earn_nothing_and_do_not_count_toward_a_visit():
-    rules = [{"id": "base", "kind": "spend", "points": 1}, {"id": "visit", "kind": "visit", "points": 20, "min_spend": "30.00"}]
+    rules = [
+        {"id": "base", "kind": "spend", "points": 1},
+        {"id": "visit", "kind": "visit", "points": 20, "min_spend": "30.00"},
+    ]
     prog = programme(rules=rules, exclusions={"skus": ["GC-050"], "categories": ["Package Redemption"]})
     preview = preview_earning(
         prog,
@@ -271,6 +314,7 @@ def test_outlet_outside_the_programme_earns_nothing_and_says_why():
     assert elsewhere.total_points == 0 and elsewhere.visit_points == 0
     assert elsewhere.warnings == ("Outlet “AIRPORT” does not earn points in Test Rewards",)
     assert elsewhere.lines[0].explanation.startswith("No points: Outlet “AIRPORT”")
+    assert elsewhere.eligible_amount == money("0")
 
 
 def test_sales_mode_outside_the_programme_earns_nothing():
@@ -297,23 +341,38 @@ def test_rules_restricted_to_outlet_sales_mode_or_tier_fire_only_there():
 def test_rule_with_its_own_time_box():
     rules = [
         {"id": "base", "kind": "spend", "points": 1},
-        {"id": "launch", "kind": "multiplier", "multiplier": 2, "starts_at": "2026-03-01T00:00:00+08:00", "ends_at": "2026-03-02T00:00:00+08:00"},
+        {
+            "id": "launch",
+            "kind": "multiplier",
+            "multiplier": 2,
+            "starts_at": "2026-03-01T00:00:00+08:00",
+            "ends_at": "2026-03-02T00:00:00+08:00",
+        },
     ]
     prog = programme(rules=rules)
-    assert preview_earning(prog, sale(line("30.00"), at=datetime(2026, 3, 1, 23, 59, tzinfo=SGT)), CLASSIC).total_points == 60
+    assert (
+        preview_earning(prog, sale(line("30.00"), at=datetime(2026, 3, 1, 23, 59, tzinfo=SGT)), CLASSIC).total_points
+        == 60
+    )
     assert preview_earning(prog, sale(line("30.00"), at=NOON), CLASSIC).total_points == 30
 
 
 # --- promotions --------------------------------------------------------------------------------------------------
 
-CNY = {"id": "cny", "label": "CNY double points", "multiplier": 2, "starts_at": "2026-02-10T00:00:00+08:00", "ends_at": "2026-02-24T00:00:00+08:00"}
+CNY = {
+    "id": "cny",
+    "label": "CNY double points",
+    "multiplier": 2,
+    "starts_at": "2026-02-10T00:00:00+08:00",
+    "ends_at": "2026-02-24T00:00:00+08:00",
+}
 
 
 @pytest.mark.parametrize(
     ("moment", "points"),
     [
-        (datetime(2026, 2, 9, 15, 59, 59, tzinfo=timezone.utc), 30),  # 23:59:59 SGT the day before
-        (datetime(2026, 2, 9, 16, 0, 0, tzinfo=timezone.utc), 60),  # 00:00 SGT: the start is inclusive
+        (datetime(2026, 2, 9, 15, 59, 59, tzinfo=UTC), 30),  # 23:59:59 SGT the day before
+        (datetime(2026, 2, 9, 16, 0, 0, tzinfo=UTC), 60),  # 00:00 SGT: the start is inclusive
         (datetime(2026, 2, 23, 23, 59, 59, tzinfo=SGT), 60),
         (datetime(2026, 2, 24, 0, 0, 0, tzinfo=SGT), 30),  # the end is exclusive
     ],
@@ -368,7 +427,10 @@ def test_demo_programme_end_to_end():
     )
     preview = preview_earning(demo, draft, MemberStanding("GOLD", 4200), EarnContext())
     colour, olaplex, gift = preview.lines
-    assert colour.explanation == "S$30 × 1 pt/S$1 = 30; Colour ×1.5 Gold = 45; Gold tier ×1.25 = 56.25; CNY double points ×2 = 112.5"
+    assert (
+        colour.explanation
+        == "S$30 × 1 pt/S$1 = 30; Colour ×1.5 Gold = 45; Gold tier ×1.25 = 56.25; CNY double points ×2 = 112.5 → 112"
+    )
     assert olaplex.raw_points == (80 + 50) * Decimal("1.25") * 2
     assert gift.points == 0
     assert preview.visit_points == 20
@@ -427,5 +489,10 @@ def test_preview_refuses_the_first_problem_and_a_bad_context():
 
 
 def test_sale_total_adds_tax_service_tips_and_takes_off_discounts():
-    draft = sale(line("100.00", tax="9.00", service_charge="10.00", discount="5.00"), line("20.00"), tips="3.00", bill_discount="4.00")
+    draft = sale(
+        line("100.00", tax="9.00", service_charge="10.00", discount="5.00"),
+        line("20.00"),
+        tips="3.00",
+        bill_discount="4.00",
+    )
     assert draft.total == money("133.00")

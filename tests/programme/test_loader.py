@@ -1,4 +1,5 @@
-"""The programme file: the demo loads, round-trips through JSON, and every kind of bad field is named with its reason."""
+"""The programme file: the demo loads, round-trips through JSON, and each kind of bad field is named with a reason."""
+
 from __future__ import annotations
 
 import json
@@ -110,7 +111,12 @@ BAD_FIELDS = [
     ("earning.rules[1].multipler", 2, "earning.rules[1].multipler", "is not a known field"),
     ("earning.rules[4].tiers", ["GOLDD"], "earning.rules[4].tiers", "names an unknown tier “GOLDD”"),
     ("earning.rules[1].id", "webshop-base", "earning.rules[1].id", "repeats “webshop-base”"),
-    ("earning.rules[5].ends_at", datetime(2025, 10, 1, tzinfo=SGT), "earning.rules[5].ends_at", "must be after starts_at"),
+    (
+        "earning.rules[5].ends_at",
+        datetime(2025, 10, 1, tzinfo=SGT),
+        "earning.rules[5].ends_at",
+        "must be after starts_at",
+    ),
     ("earning.promotions[0].starts_at", datetime(2026, 2, 10), "earning.promotions[0].starts_at", "with a UTC offset"),
     ("earning.promotions[0].starts_at", "next Tuesday", "earning.promotions[0].starts_at", "with a UTC offset"),
     ("earning.promotions[0].ends_at", DELETE, "earning.promotions[0].ends_at", "must be time-boxed"),
@@ -145,7 +151,9 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "field", "reason"), BAD_FIELDS, ids=[f"{row[0]}={row[1]!r}" for row in BAD_FIELDS])
+@pytest.mark.parametrize(
+    ("path", "value", "field", "reason"), BAD_FIELDS, ids=[f"{row[0]}={row[1]!r}" for row in BAD_FIELDS]
+)
 def test_bad_programme_is_refused_with_field_and_reason(path, value, field, reason):
     data = demo_dict()
     _set(path, value)(data)
@@ -183,6 +191,14 @@ def test_disabled_payment_sections_turn_the_feature_off():
     data["stored_value"]["enabled"] = False
     programme = programme_from_dict(data)
     assert programme.points_payment is None and programme.stored_value is None
+
+
+def test_json_whole_numbers_written_with_a_decimal_point_round_trip():
+    document = programme_to_dict(load_programme(DEMO_PATH))
+    text = json.dumps(document).replace('"points_cost": 1000', '"points_cost": 1000.0')
+    programme = programme_from_json(text)
+    assert programme.reward("CUT10").points_cost == 1000
+    assert programme_from_dict(programme_to_dict(programme)) == programme
 
 
 def test_json_numbers_are_read_exactly():

@@ -1,4 +1,5 @@
 """Property-based checks of the promises that must hold for every input, not just the examples."""
+
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -159,7 +160,9 @@ def test_rounding_follows_the_setting(lines, rounding, scope, per, multiplier):
     def gold(data):
         data["tiers"]["levels"][1]["multiplier"] = multiplier
 
-    prog = programme(gold, rounding=rounding, rounding_scope=scope, rules=[{"id": "base", "kind": "spend", "points": 1, "per": per}])
+    prog = programme(
+        gold, rounding=rounding, rounding_scope=scope, rules=[{"id": "base", "kind": "spend", "points": 1, "per": per}]
+    )
     draft = sale(*(line(f"{price / 100:.2f}", quantity=quantity) for price, quantity in lines))
     preview = preview_earning(prog, draft, MemberStanding("GOLD"))
     mode = _MODES[rounding]
@@ -167,7 +170,9 @@ def test_rounding_follows_the_setting(lines, rounding, scope, per, multiplier):
         assert item.raw_points == item.eligible_amount.amount / Decimal(per) * Decimal(str(multiplier))
         assert abs(item.points - item.raw_points) < 1
     if scope == "line":
-        assert [item.points for item in preview.lines] == [int(item.raw_points.to_integral_value(mode)) for item in preview.lines]
+        assert [item.points for item in preview.lines] == [
+            int(item.raw_points.to_integral_value(mode)) for item in preview.lines
+        ]
     else:
         raw_total = sum(item.raw_points for item in preview.lines)
         assert preview.total_points == int(raw_total.to_integral_value(mode))

@@ -1,4 +1,5 @@
 """Voids and refunds: exact reversal, pro-rata rounding that ends exact, shortfalls reported not hidden."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,7 +45,9 @@ def test_void_restores_every_balance_exactly_and_reinstates_codes():
     assert void.shortfall_points == 0 and void.fully_reversed
     assert void.reward_codes_reinstated == ("CUT10",) and void.voucher_codes_reinstated == ("WELCOME5",)
     assert void.points_change == 380
-    assert void.explanation == "Void: 120 pts earned clawed back, 500 pts redeemed restored, S$20.00 stored value restored"
+    assert (
+        void.explanation == "Void: 120 pts earned clawed back, 500 pts redeemed restored, S$20.00 stored value restored"
+    )
 
 
 def test_partial_refund_is_pro_rata_and_keeps_codes_used():
@@ -114,7 +117,11 @@ def test_effects_built_from_checkout_quotes():
         (Refund.of_fraction(Decimal("1.5")), "refund.fraction", "must be more than 0 and at most 1"),
         (Refund.of_fraction(Decimal("0.00001")), "refund.fraction", "is less than a cent of this sale (S$100.00)"),
         (Refund(), "refund", "give a void, a fraction or an amount: exactly one"),
-        (Refund(fraction=Decimal("0.5"), amount=money("5")), "refund", "give a void, a fraction or an amount: exactly one"),
+        (
+            Refund(fraction=Decimal("0.5"), amount=money("5")),
+            "refund",
+            "give a void, a fraction or an amount: exactly one",
+        ),
     ],
 )
 def test_bad_refunds_are_refused_with_field_and_reason(refund, field, reason):

@@ -1,4 +1,5 @@
 """Spending: catalogue rewards, issued vouchers, points as money and stored value — quotes and refusals."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,6 +20,7 @@ from frontdesk.domain.programme import (
     load_programme,
     points_needed,
     points_value,
+    programme_from_dict,
     quote_points_payment,
     quote_reward,
     quote_stored_value_payment,
@@ -26,7 +28,6 @@ from frontdesk.domain.programme import (
 )
 
 from .helpers import DEMO_PATH, demo_dict, money
-from frontdesk.domain.programme import programme_from_dict
 
 DEMO = load_programme(DEMO_PATH)
 TODAY = date(2026, 3, 2)
@@ -69,19 +70,24 @@ def test_reward_refusals():
     assert refused(quote_reward(DEMO, "NOPE", money("80"), RICH, 0, TODAY), RefusalCode.UNKNOWN_CODE) == (
         "No reward “NOPE” in Lumière Rewards"
     )
-    assert refused(quote_reward(DEMO, "CUT10", money("80"), RICH, 0, date(2024, 12, 31)), RefusalCode.NOT_YET_VALID) == (
-        "S$10 off any service starts on 1 Jan 2025"
-    )
+    assert refused(
+        quote_reward(DEMO, "CUT10", money("80"), RICH, 0, date(2024, 12, 31)), RefusalCode.NOT_YET_VALID
+    ) == ("S$10 off any service starts on 1 Jan 2025")
     assert refused(quote_reward(DEMO, "CUT10", money("80"), RICH, 0, date(2027, 1, 1)), RefusalCode.EXPIRED) == (
         "S$10 off any service expired on 31 Dec 2026"
     )
-    assert isinstance(quote_reward(DEMO, "CUT10", money("80"), RICH, 0, date(2026, 12, 31)), RewardQuote)  # last day counts
+    assert isinstance(
+        quote_reward(DEMO, "CUT10", money("80"), RICH, 0, date(2026, 12, 31)), RewardQuote
+    )  # last day counts
     assert refused(quote_reward(DEMO, "CUT10", money("29.99"), RICH, 0, TODAY), RefusalCode.BELOW_MINIMUM_BILL) == (
         "S$10 off any service needs a bill of at least S$30.00"
     )
-    assert refused(
-        quote_reward(DEMO, "CUT10", money("80"), MemberStanding("CLASSIC", 999), 0, TODAY), RefusalCode.UNAFFORDABLE
-    ) == "S$10 off any service costs 1,000 pts; 999 pts available"
+    assert (
+        refused(
+            quote_reward(DEMO, "CUT10", money("80"), MemberStanding("CLASSIC", 999), 0, TODAY), RefusalCode.UNAFFORDABLE
+        )
+        == "S$10 off any service costs 1,000 pts; 999 pts available"
+    )
     assert refused(quote_reward(DEMO, "COLOUR15", money("80"), RICH, 2, TODAY), RefusalCode.LIMIT_REACHED) == (
         "15% off colour can be redeemed twice per member; already used twice"
     )
@@ -112,7 +118,9 @@ def voucher(**fields) -> IssuedVoucher:
 def test_issued_vouchers_quote_without_points():
     quote = quote_voucher(DEMO, voucher(), money("40.00"), TODAY)
     assert quote.source == "voucher" and quote.points_cost == 0 and quote.discount == money("5.00")
-    percent = voucher(code="BDAY20", kind=RewardKind.PERCENT, amount=None, percent=Decimal(20), max_discount=money("30.00"))
+    percent = voucher(
+        code="BDAY20", kind=RewardKind.PERCENT, amount=None, percent=Decimal(20), max_discount=money("30.00")
+    )
     assert quote_voucher(DEMO, percent, money("100.00"), TODAY).discount == money("20.00")
     assert quote_voucher(DEMO, percent, money("200.00"), TODAY).discount == money("30.00")
     free = voucher(code="FREEWASH", kind=RewardKind.FREE_SKU, amount=None, sku="SVC-WASH", value=money("15.00"))
@@ -127,8 +135,13 @@ def test_voucher_refusals():
     refused(quote_voucher(DEMO, voucher(valid_from=date(2026, 3, 3)), money("40"), TODAY), RefusalCode.NOT_YET_VALID)
     refused(quote_voucher(DEMO, voucher(min_bill=money("50")), money("40"), TODAY), RefusalCode.BELOW_MINIMUM_BILL)
     refused(quote_voucher(DEMO, voucher(amount=None), money("40"), TODAY), RefusalCode.INVALID_REQUEST)
-    refused(quote_voucher(DEMO, voucher(amount=Money.parse("5", "USD")), money("40"), TODAY), RefusalCode.INVALID_REQUEST)
-    refused(quote_voucher(DEMO, voucher(kind=RewardKind.PERCENT, percent=Decimal(150)), money("40"), TODAY), RefusalCode.INVALID_REQUEST)
+    refused(
+        quote_voucher(DEMO, voucher(amount=Money.parse("5", "USD")), money("40"), TODAY), RefusalCode.INVALID_REQUEST
+    )
+    refused(
+        quote_voucher(DEMO, voucher(kind=RewardKind.PERCENT, percent=Decimal(150)), money("40"), TODAY),
+        RefusalCode.INVALID_REQUEST,
+    )
 
 
 # --- points as money ---------------------------------------------------------------------------------------------
@@ -155,19 +168,22 @@ def test_member_chooses_a_partial_amount_or_number_of_points():
 
 def test_points_payment_refusals():
     bill = money("80.00")
-    assert refused(quote_points_payment(DEMO, 3456, bill, requested_amount=money("4.00")), RefusalCode.BELOW_MINIMUM_POINTS) == (
-        "At least 500 pts (S$5.00) must be used; 400 pts chosen"
-    )
-    assert refused(quote_points_payment(DEMO, 3456, bill, requested_amount=money("40.00")), RefusalCode.OVER_MAXIMUM) == (
-        "At most 3,456 pts (S$34.56) can pay this bill"
-    )
+    assert refused(
+        quote_points_payment(DEMO, 3456, bill, requested_amount=money("4.00")), RefusalCode.BELOW_MINIMUM_POINTS
+    ) == ("At least 500 pts (S$5.00) must be used; 400 pts chosen")
+    assert refused(
+        quote_points_payment(DEMO, 3456, bill, requested_amount=money("40.00")), RefusalCode.OVER_MAXIMUM
+    ) == ("At most 3,456 pts (S$34.56) can pay this bill")
     refused(quote_points_payment(DEMO, 10_000, bill, requested_points=4100), RefusalCode.OVER_MAXIMUM)
     assert refused(quote_points_payment(DEMO, 3456, bill, requested_points=3457), RefusalCode.UNAFFORDABLE) == (
         "3,457 pts chosen; 3,456 pts available"
     )
     refused(quote_points_payment(DEMO, 3456, bill, requested_points=0), RefusalCode.INVALID_REQUEST)
     refused(quote_points_payment(DEMO, 3456, bill, requested_amount=money("-1")), RefusalCode.INVALID_REQUEST)
-    refused(quote_points_payment(DEMO, 3456, bill, requested_points=600, requested_amount=money("6")), RefusalCode.INVALID_REQUEST)
+    refused(
+        quote_points_payment(DEMO, 3456, bill, requested_points=600, requested_amount=money("6")),
+        RefusalCode.INVALID_REQUEST,
+    )
     assert refused(quote_points_payment(DEMO, 499, bill), RefusalCode.BELOW_MINIMUM_POINTS) == (
         "Paying with points needs at least 500 pts; 499 pts available"
     )
@@ -202,9 +218,9 @@ def test_stored_value_pays_one_to_one_within_the_balance():
     assert isinstance(quote, StoredValueQuote) and quote.amount == money("30.00")
     assert quote_stored_value_payment(DEMO, money("300.00"), money("80.00")).amount == money("80.00")
     assert quote_stored_value_payment(DEMO, money("30.00"), money("80.00"), money("20.00")).amount == money("20.00")
-    assert refused(quote_stored_value_payment(DEMO, money("30.00"), money("80.00"), money("40.00")), RefusalCode.UNAFFORDABLE) == (
-        "S$40.00 chosen; balance is S$30.00"
-    )
+    assert refused(
+        quote_stored_value_payment(DEMO, money("30.00"), money("80.00"), money("40.00")), RefusalCode.UNAFFORDABLE
+    ) == ("S$40.00 chosen; balance is S$30.00")
     refused(quote_stored_value_payment(DEMO, money("0"), money("80.00")), RefusalCode.UNAFFORDABLE)
     refused(quote_stored_value_payment(DEMO, money("30.00"), money("80.00"), money("0")), RefusalCode.INVALID_REQUEST)
 

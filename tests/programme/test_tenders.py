@@ -1,4 +1,5 @@
 """Split tenders must add up to the bill exactly; splitting an amount never loses a cent."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,7 +11,10 @@ from .helpers import money
 
 
 def test_tenders_that_add_up():
-    check = check_tenders(money("120.00"), [Tender("cash", money("20.00")), Tender("card", money("85.00")), Tender("points", money("15.00"))])
+    check = check_tenders(
+        money("120.00"),
+        [Tender("cash", money("20.00")), Tender("card", money("85.00")), Tender("points", money("15.00"))],
+    )
     assert check.ok and check.difference == money("0") and check.message == "Payments add up"
 
 

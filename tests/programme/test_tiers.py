@@ -1,4 +1,5 @@
 """Tiers over a rolling window: current, next, progress, and the downgrade prompt for the desk."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

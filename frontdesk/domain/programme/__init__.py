@@ -14,6 +14,7 @@ wherever it is priced.
 How earning rules combine is written down in `earning.py`; refund rounding in `reversal.py`; redemption rounding in
 `spending.py`; tier windows in `tiers.py`; the file format in `loader.py`.
 """
+
 from frontdesk.domain.programme.arithmetic import largest_remainder, round_points
 from frontdesk.domain.programme.earning import EarnLine, EarnPreview, preview_earning
 from frontdesk.domain.programme.errors import ProgrammeError, ReversalError, SaleError

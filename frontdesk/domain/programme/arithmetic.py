@@ -1,4 +1,5 @@
 """Whole-number rounding and fair splitting, shared by earning, tenders and reversals."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -39,7 +40,7 @@ def distribute(total: int, shares: Sequence[Decimal]) -> list[int]:
     """Whole parts of exact `shares` that add up to `total` (which must lie between the floors' and ceilings' sums)."""
     floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in shares]
     left = total - sum(floors)
-    ceilings = sum(1 for share, floor in zip(shares, floors) if share != floor)
+    ceilings = sum(1 for share, floor in zip(shares, floors, strict=True) if share != floor)
     if not 0 <= left <= ceilings:
         raise ValueError(f"{total} cannot be distributed over shares adding up to {sum(shares)}")
     order = sorted(range(len(shares)), key=lambda index: (-(shares[index] - floors[index]), index))

@@ -26,13 +26,22 @@ How rules combine (the contract; tests in tests/programme/test_earning.py pin ev
 9. Daily cap: lines + visit are limited to `daily_cap − points already earned today` (never below zero); what the cap
    removes is reported in `capped_by` and a warning, and comes off the total (lines keep their uncapped figures).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from frontdesk.domain.money import Money
-from frontdesk.domain.programme.arithmetic import distribute, format_number, format_points, largest_remainder, round_points
+from frontdesk.domain.programme.arithmetic import (
+    distribute,
+    format_number,
+    format_points,
+    largest_remainder,
+    round_points,
+)
 from frontdesk.domain.programme.errors import SaleError
 from frontdesk.domain.programme.inputs import EarnContext, MemberStanding, SaleDraft, SaleLine, validate_sale
 from frontdesk.domain.programme.model import (
@@ -46,6 +55,7 @@ from frontdesk.domain.programme.model import (
     name_key,
 )
 
+_T = TypeVar("_T")
 _ROUNDING_WORDS = {Rounding.DOWN: "rounded down", Rounding.UP: "rounded up", Rounding.NEAREST: "rounded"}
 
 
@@ -80,10 +90,6 @@ class EarnPreview:
     rounding_note: str
     warnings: tuple[str, ...]
 
-    @property
-    def lines_points(self) -> int:
-        return sum(line.points for line in self.lines)
-
     def summary(self) -> str:
         text = f"Earns {format_points(self.total_points)}"
         if self.capped_by:
@@ -111,7 +117,11 @@ def preview_earning(
     problems = validate_sale(sale, programme.currency)
     if problems:
         raise problems[0]
-    if isinstance(context.points_earned_today, bool) or not isinstance(context.points_earned_today, int) or context.points_earned_today < 0:
+    if (
+        isinstance(context.points_earned_today, bool)
+        or not isinstance(context.points_earned_today, int)
+        or context.points_earned_today < 0
+    ):
         raise SaleError("context.points_earned_today", "must be a whole number of points, zero or more")
 
     settings = programme.earning
@@ -155,7 +165,7 @@ def preview_earning(
             eligible_amount=item.eligible,
             excluded=item.excluded,
         )
-        for item, points in zip(priced, whole)
+        for item, points in zip(priced, whole, strict=True)
     )
 
     eligible_total = Money.zero(currency)
@@ -237,7 +247,7 @@ def _price_amount(
     gate: str | None,
 ) -> _Priced:
     if gate:
-        return _Priced(index, label, (), "No points: " + gate, Decimal(0), amount, False)
+        return _Priced(index, label, (), "No points: " + gate, Decimal(0), Money.zero(amount.currency), False)
     tier_code = tier.code if tier else None
 
     def applies(rule: EarnRule | Promotion) -> bool:
@@ -273,17 +283,22 @@ def _price_amount(
     if bonus_count:
         steps.append(f"= {format_number(running)}")
 
-    multiplier_rule = _highest((rule for rule in rules if rule.kind is RuleKind.MULTIPLIER), lambda rule: rule.multiplier)
-    if multiplier_rule is not None and multiplier_rule.multiplier != 1:
-        running *= multiplier_rule.multiplier  # type: ignore[operator]
+    multiplier_rule = _highest(
+        (rule for rule in rules if rule.kind is RuleKind.MULTIPLIER), lambda rule: rule.multiplier
+    )
+    rule_multiplier = multiplier_rule.multiplier if multiplier_rule is not None else None
+    if multiplier_rule is not None and rule_multiplier is not None and rule_multiplier != 1:
+        running *= rule_multiplier
         fired.append(multiplier_rule.id)
         tag = f" {tier.name}" if multiplier_rule.conditions.tiers and tier else ""
-        steps.append(f"; {multiplier_rule.label} ×{format_number(multiplier_rule.multiplier)}{tag} = {format_number(running)}")  # type: ignore[arg-type]
+        steps.append(f"; {multiplier_rule.label} ×{format_number(rule_multiplier)}{tag} = {format_number(running)}")
     if tier is not None and tier.multiplier != 1:
         running *= tier.multiplier
         fired.append(f"tier:{tier.code}")
         steps.append(f"; {tier.name} tier ×{format_number(tier.multiplier)} = {format_number(running)}")
-    promotion = _highest((promo for promo in programme.earning.promotions if applies(promo)), lambda promo: promo.multiplier)
+    promotion = _highest(
+        (promo for promo in programme.earning.promotions if applies(promo)), lambda promo: promo.multiplier
+    )
     if promotion is not None and promotion.multiplier != 1:
         running *= promotion.multiplier
         fired.append(f"promo:{promotion.id}")
@@ -293,10 +308,11 @@ def _price_amount(
     return _Priced(index, label, tuple(fired), explanation, running, amount, False)
 
 
-def _highest(candidates, key):  # type: ignore[no-untyped-def]
-    best = None
+def _highest(candidates: Iterable[_T], key: Callable[[_T], Decimal | None]) -> _T | None:
+    """The candidate with the highest key; the earliest one on a tie, so file order decides."""
+    best: _T | None = None
     for candidate in candidates:
-        if best is None or key(candidate) > key(best):
+        if best is None or (key(candidate) or 0) > (key(best) or 0):
             best = candidate
     return best
 
@@ -319,9 +335,11 @@ def _short(amount: Money) -> str:
 
 
 def _with_rounding(explanation: str, raw: Decimal, points: int, scope: RoundingScope, rounding: Rounding) -> str:
-    if scope is RoundingScope.LINE and raw != points:
+    if raw == points:
+        return explanation
+    if scope is RoundingScope.LINE:
         return f"{explanation} → {points} ({_ROUNDING_WORDS[rounding]})"
-    return explanation
+    return f"{explanation} → {points}"  # this line's whole share of the bill's rounded points
 
 
 def _visit(
@@ -348,5 +366,5 @@ def _visit(
         if rule.min_spend is None or eligible_total >= rule.min_spend:
             points = int(rule.points)  # the loader only accepts whole visit points
             return points, rule.id, f"{rule.label}: {format_points(points)}"
-    needed = min(rule.min_spend for rule in visit_rules if rule.min_spend is not None)  # type: ignore[type-var]
+    needed = min(rule.min_spend for rule in visit_rules if rule.min_spend is not None)
     return 0, None, f"Visit points need {needed.display()} of eligible spend"

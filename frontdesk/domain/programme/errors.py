@@ -3,6 +3,7 @@
 `field` is a path in the same notation everywhere: ``earning.rules[2].multiplier`` for a programme file,
 ``lines[1].quantity`` for a sale draft. `reason` is a plain-language sentence fragment ("must be a positive number").
 """
+
 from __future__ import annotations
 
 

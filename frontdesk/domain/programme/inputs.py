@@ -5,6 +5,7 @@ line's own discount (for the whole line, not per unit), `tax` and `service_charg
 `bill_discount` is a discount on the whole bill; the engine spreads it over the lines in proportion to their net
 amounts (to the cent, largest remainder first) before computing points.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

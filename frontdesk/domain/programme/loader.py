@@ -22,6 +22,7 @@ ignored, because a misspelt field silently ignored is a rule that silently does 
 
 The first problem found is raised as `ProgrammeError(field, reason)`.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,10 +91,12 @@ def programme_from_json(text: str) -> Programme:
 def programme_from_dict(data: Mapping[str, Any]) -> Programme:
     """Build a programme from the parsed structure (what TOML or JSON gives), validating every field."""
     root = _Table(data, "")
-    head = root.table("programme", required=True)
+    head = root.required_table("programme")
     schema = head.integer("schema", default=SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
-        raise ProgrammeError(head.path_of("schema"), f"version {schema} is not supported (this app reads {SCHEMA_VERSION})")
+        raise ProgrammeError(
+            head.path_of("schema"), f"version {schema} is not supported (this app reads {SCHEMA_VERSION})"
+        )
     code = head.text("code")
     name = head.text("name")
     currency = head.text("currency").upper()
@@ -102,12 +105,10 @@ def programme_from_dict(data: Mapping[str, Any]) -> Programme:
     version = head.text("version", default="1", allow_number=True)
     head.finish()
 
-    tiers = _read_tiers(root.table("tiers", required=True), currency)
+    tiers = _read_tiers(root.required_table("tiers"), currency)
     tier_codes = {name_key(tier.code) for tier in tiers.levels}
-    earning = _read_earning(root.table("earning", required=True), currency, tier_codes)
-    rewards = tuple(
-        _read_reward(table, currency, tier_codes) for table in root.tables("rewards")
-    )
+    earning = _read_earning(root.required_table("earning"), currency, tier_codes)
+    rewards = tuple(_read_reward(table, currency, tier_codes) for table in root.tables("rewards"))
     _no_duplicates([reward.code for reward in rewards], "rewards", "code")
     points_payment = _read_points_payment(root.table("points_payment"), currency)
     stored_value = _read_stored_value(root.table("stored_value"), currency)
@@ -545,11 +546,14 @@ class _Table:
     def names(self, key: str) -> frozenset[str]:
         return frozenset(name_key(item) for item in self.texts(key))
 
-    def table(self, key: str, *, required: bool = False) -> _Table | None:
-        value = self._value(key, _MISSING if required else None)
+    def table(self, key: str) -> _Table | None:
+        value = self._value(key, None)
         if value is _MISSING:
             return None
         return _Table(value, self.path_of(key))
+
+    def required_table(self, key: str) -> _Table:
+        return _Table(self._value(key, _MISSING), self.path_of(key))
 
     def tables(self, key: str) -> list[_Table]:
         return [_Table(item, f"{self.path_of(key)}[{index}]") for index, item in enumerate(self._list(key))]
@@ -578,7 +582,9 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        # JSON read with parse_float=Decimal: keep whole numbers whole so integer fields read back, the rest as
+        # exact text (which every amount and number field accepts).
+        return int(value) if value == value.to_integral_value() else str(value)
     if isinstance(value, StrEnum):
         return value.value
     return value

@@ -7,6 +7,7 @@ modules are pure functions over these dataclasses.
 Names in conditions (SKUs, categories, tier codes, outlets, sales modes) are compared case-insensitively and with
 surrounding spaces ignored, because receipts and back-office exports rarely agree on capitalisation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,11 +36,11 @@ class RoundingScope(StrEnum):
 
 
 class RuleKind(StrEnum):
-    SPEND = "spend"              # base points per amount spent; the first matching spend rule is a line's base
+    SPEND = "spend"  # base points per amount spent; the first matching spend rule is a line's base
     SPEND_BONUS = "spend_bonus"  # extra points per amount spent; every matching one adds
-    ITEM_BONUS = "item_bonus"    # fixed extra points per unit sold; every matching one adds
-    MULTIPLIER = "multiplier"    # multiplies a line's points; the highest matching one applies
-    VISIT = "visit"              # fixed points once per member per day; the first matching visit rule applies
+    ITEM_BONUS = "item_bonus"  # fixed extra points per unit sold; every matching one adds
+    MULTIPLIER = "multiplier"  # multiplies a line's points; the highest matching one applies
+    VISIT = "visit"  # fixed points once per member per day; the first matching visit rule applies
 
 
 class TierBasis(StrEnum):
@@ -48,8 +49,8 @@ class TierBasis(StrEnum):
 
 
 class RewardKind(StrEnum):
-    AMOUNT = "amount"      # a fixed amount off the bill
-    PERCENT = "percent"    # a percentage off the bill, optionally capped
+    AMOUNT = "amount"  # a fixed amount off the bill
+    PERCENT = "percent"  # a percentage off the bill, optionally capped
     FREE_SKU = "free_sku"  # one unit of a SKU free; its catalogue value is the discount
 
 
@@ -63,7 +64,7 @@ class Conditions:
     outlets: frozenset[str] = frozenset()
     sales_modes: frozenset[str] = frozenset()
     starts_at: datetime | None = None  # inclusive
-    ends_at: datetime | None = None    # exclusive
+    ends_at: datetime | None = None  # exclusive
 
     def matches_bill(self, *, outlet: str, sales_mode: str, tier_code: str | None, at: datetime) -> bool:
         if self.outlets and name_key(outlet) not in self.outlets:
@@ -74,17 +75,13 @@ class Conditions:
             return False
         if self.starts_at is not None and at < self.starts_at:
             return False
-        if self.ends_at is not None and at >= self.ends_at:
-            return False
-        return True
+        return self.ends_at is None or at < self.ends_at
 
     def matches_item(self, sku: str | None, category: str | None) -> bool:
         """`sku` and `category` are None for bill-level amounts such as tips, which only item-blind rules match."""
         if self.skus and name_key(sku) not in self.skus:
             return False
-        if self.categories and name_key(category) not in self.categories:
-            return False
-        return True
+        return not self.categories or name_key(category) in self.categories
 
 
 @dataclass(frozen=True)
@@ -118,9 +115,9 @@ class EarningSettings:
     include_tax: bool = False
     include_service_charge: bool = False
     include_tips: bool = False
-    outlets: frozenset[str] = frozenset()      # empty: every outlet earns
+    outlets: frozenset[str] = frozenset()  # empty: every outlet earns
     sales_modes: frozenset[str] = frozenset()  # empty: every sales mode earns
-    daily_cap: int | None = None               # points per member per day, all sources together
+    daily_cap: int | None = None  # points per member per day, all sources together
     excluded_skus: frozenset[str] = frozenset()
     excluded_categories: frozenset[str] = frozenset()
     rules: tuple[EarnRule, ...] = ()
@@ -150,13 +147,13 @@ class Reward:
     name: str
     kind: RewardKind
     points_cost: int
-    amount: Money | None = None        # amount rewards
-    percent: Decimal | None = None     # percent rewards, 0 < percent <= 100
+    amount: Money | None = None  # amount rewards
+    percent: Decimal | None = None  # percent rewards, 0 < percent <= 100
     max_discount: Money | None = None  # percent rewards: cap on the discount
-    sku: str | None = None             # free_sku rewards
-    value: Money | None = None         # free_sku rewards: what the free item is worth
-    valid_from: date | None = None     # inclusive
-    valid_until: date | None = None    # inclusive
+    sku: str | None = None  # free_sku rewards
+    value: Money | None = None  # free_sku rewards: what the free item is worth
+    valid_from: date | None = None  # inclusive
+    valid_until: date | None = None  # inclusive
     per_member_limit: int | None = None
     min_bill: Money | None = None
     tiers: frozenset[str] = frozenset()

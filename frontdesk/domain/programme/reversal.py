@@ -19,6 +19,7 @@ Rounding of partial refunds, and why it is exact in the end:
 Balances never go negative. If the member has already spent points that a refund claws back, the balance stops at
 zero and the rest is reported as `shortfall_points`, for the ledger and the manager to see.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ Rounding (all in the member's disfavour by at most one cent or one point, never 
 - points-as-money: the amount for N points is rounded DOWN to the cent; the points for an amount are rounded UP.
   So 150 points = S$1.00 makes 100 points worth S$0.66, which costs 99 points (the 100th is not taken).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ def quote_reward(
             RefusalCode.UNAFFORDABLE,
             f"{reward.name} costs {format_points(reward.points_cost)}; {format_points(available)} available",
         )
-    discount, note = _discount(reward.kind, reward.amount, reward.percent, reward.max_discount, reward.value, bill_total)
+    discount, note = _discount(
+        reward.kind, reward.amount, reward.percent, reward.max_discount, reward.value, bill_total
+    )
     return RewardQuote(
         code=reward.code,
         name=reward.name,
@@ -148,7 +151,9 @@ def quote_reward(
     )
 
 
-def quote_voucher(programme: Programme, voucher: IssuedVoucher, bill_total: Money, today: date) -> RewardQuote | RedemptionRefused:
+def quote_voucher(
+    programme: Programme, voucher: IssuedVoucher, bill_total: Money, today: date
+) -> RewardQuote | RedemptionRefused:
     refused = _check_bill(bill_total, programme.currency)
     if refused is not None:
         return refused
@@ -157,18 +162,24 @@ def quote_voucher(programme: Programme, voucher: IssuedVoucher, bill_total: Mone
     refused = _check_dates(f"Voucher {voucher.code}", voucher.valid_from, voucher.valid_until, today)
     if refused is not None:
         return refused
-    for label, money in (("amount", voucher.amount), ("max_discount", voucher.max_discount), ("value", voucher.value)):
+    for money in (voucher.amount, voucher.max_discount, voucher.value):
         if money is not None and money.currency != programme.currency:
             return RedemptionRefused(
                 RefusalCode.INVALID_REQUEST, f"Voucher {voucher.code} is in {money.currency}, not {programme.currency}"
             )
-    needed = {RewardKind.AMOUNT: voucher.amount, RewardKind.PERCENT: voucher.percent, RewardKind.FREE_SKU: voucher.value}
+    needed = {
+        RewardKind.AMOUNT: voucher.amount,
+        RewardKind.PERCENT: voucher.percent,
+        RewardKind.FREE_SKU: voucher.value,
+    }
     if needed[voucher.kind] is None or (voucher.kind is RewardKind.PERCENT and not 0 < voucher.percent <= 100):  # type: ignore[operator]
         return RedemptionRefused(RefusalCode.INVALID_REQUEST, f"Voucher {voucher.code} does not say what it is worth")
     refused = _check_min_bill(f"Voucher {voucher.code}", voucher.min_bill, bill_total)
     if refused is not None:
         return refused
-    discount, note = _discount(voucher.kind, voucher.amount, voucher.percent, voucher.max_discount, voucher.value, bill_total)
+    discount, note = _discount(
+        voucher.kind, voucher.amount, voucher.percent, voucher.max_discount, voucher.value, bill_total
+    )
     return RewardQuote(
         code=voucher.code,
         name=voucher.name,
@@ -268,7 +279,10 @@ def quote_points_payment(
             f"Paying with points needs at least {format_points(max(settings.min_points, 1))}; "
             f"{format_points(available)} available",
         )
-    max_amount = min(_bill_limit(bill_total, settings.max_amount_per_bill, settings.max_percent_of_bill), points_value(settings, available))
+    max_amount = min(
+        _bill_limit(bill_total, settings.max_amount_per_bill, settings.max_percent_of_bill),
+        points_value(settings, available),
+    )
     max_points = points_needed(settings, max_amount)
     ceiling = f"At most {format_points(max_points)} ({max_amount.display()}) can pay this bill"
 
@@ -277,10 +291,11 @@ def quote_points_payment(
         if amount.is_zero() or points == 0:
             return RedemptionRefused(RefusalCode.INVALID_REQUEST, "Choose an amount of more than zero")
         if points < settings.min_points:
+            minimum_worth = points_value(settings, settings.min_points).display()
             return RedemptionRefused(
                 RefusalCode.BELOW_MINIMUM_POINTS,
-                f"At least {format_points(settings.min_points)} ({points_value(settings, settings.min_points).display()}) "
-                f"must be used; {format_points(points)} chosen",
+                f"At least {format_points(settings.min_points)} ({minimum_worth}) must be used; "
+                f"{format_points(points)} chosen",
             )
         return PointsPaymentQuote(
             points=points,
@@ -336,7 +351,9 @@ def quote_stored_value_payment(
     if refused is not None:
         return refused
     if balance.currency != programme.currency:
-        return RedemptionRefused(RefusalCode.INVALID_REQUEST, f"The balance is in {balance.currency}, not {programme.currency}")
+        return RedemptionRefused(
+            RefusalCode.INVALID_REQUEST, f"The balance is in {balance.currency}, not {programme.currency}"
+        )
     if balance.is_negative() or balance.is_zero():
         return RedemptionRefused(RefusalCode.UNAFFORDABLE, "The stored-value balance is empty")
     max_amount = min(_bill_limit(bill_total, settings.max_amount_per_bill, settings.max_percent_of_bill), balance)
@@ -351,7 +368,9 @@ def quote_stored_value_payment(
             RefusalCode.UNAFFORDABLE, f"{requested_amount.display()} chosen; balance is {balance.display()}"
         )
     if requested_amount > max_amount:
-        return RedemptionRefused(RefusalCode.OVER_MAXIMUM, f"At most {max_amount.display()} of stored value on this bill")
+        return RedemptionRefused(
+            RefusalCode.OVER_MAXIMUM, f"At most {max_amount.display()} of stored value on this bill"
+        )
     return StoredValueQuote(amount=requested_amount, max_amount=max_amount)
 
 
@@ -360,7 +379,9 @@ def _bill_limit(bill_total: Money, max_amount: Money | None, max_percent: Decima
     if max_amount is not None:
         limit = min(limit, max_amount)
     if max_percent is not None:
-        share = Money(_to_cents(bill_total.amount * max_percent / 100, bill_total.currency, ROUND_FLOOR), bill_total.currency)
+        share = Money(
+            _to_cents(bill_total.amount * max_percent / 100, bill_total.currency, ROUND_FLOOR), bill_total.currency
+        )
         limit = min(limit, share)
     return limit
 
@@ -371,4 +392,3 @@ def _to_cents(value: Decimal, currency: str, rounding: str) -> Decimal:
 
 def _times(count: int) -> str:
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
-

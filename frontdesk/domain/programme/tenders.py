@@ -1,4 +1,5 @@
 """Split payments: tenders must add up to the bill to the cent, and amounts split without losing a cent."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

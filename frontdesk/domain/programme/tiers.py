@@ -10,6 +10,7 @@ the amount that, spent today, keeps the tier past that day — and until when it
 The current tier is the one the server says the member holds (`MemberStanding.tier_code`); what the window qualifies
 for is reported beside it (`qualified`), because upgrades and downgrades are the server's decision.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class TierStatus:
             return f"{self.current.name}: top tier"
         if self.remaining in (0, None) or (isinstance(self.remaining, Money) and self.remaining.is_zero()):
             return f"Qualifies for {self.next.name}"
-        return f"{_show(self.remaining)} more for {self.next.name}"  # type: ignore[arg-type]
+        return f"{_show(self.remaining)} more for {self.next.name}"
 
 
 def tier_status(programme: Programme, member: MemberStanding, today: date) -> TierStatus:
@@ -88,7 +89,9 @@ def tier_status(programme: Programme, member: MemberStanding, today: date) -> Ti
     )
 
 
-def _downgrade(programme: Programme, activity: tuple[ActivityEntry, ...], current: Tier, today: date) -> DowngradeWarning | None:
+def _downgrade(
+    programme: Programme, activity: tuple[ActivityEntry, ...], current: Tier, today: date
+) -> DowngradeWarning | None:
     settings = programme.tiers
     if current is settings.levels[0]:
         return None
@@ -110,7 +113,9 @@ def _downgrade(programme: Programme, activity: tuple[ActivityEntry, ...], curren
     return DowngradeWarning(on=lost_on, to_tier=to_tier, keep_with=keep_with, kept_until=kept_until, text=text)
 
 
-def _first_day_below(programme: Programme, activity: tuple[ActivityEntry, ...], threshold: Measure, today: date) -> date | None:
+def _first_day_below(
+    programme: Programme, activity: tuple[ActivityEntry, ...], threshold: Measure, today: date
+) -> date | None:
     """The first day from today on when the window, with no new activity, holds less than `threshold`."""
     window = programme.tiers.window_days
     candidates = {today} | {entry.on + timedelta(days=window) for entry in activity}
@@ -159,4 +164,3 @@ def _at_least_zero(value: Measure) -> Measure:
 
 def _show(value: Measure) -> str:
     return value.display() if isinstance(value, Money) else format_points(value)
-
