@@ -43,9 +43,11 @@ class CrashNotice(QObject):
                     "Your work on screen is still there — you can carry on.")
         box.setInformativeText(self._details(report, summary))
         box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the path can be copied
         open_folder = box.addButton("Open report folder", QMessageBox.ButtonRole.ActionRole)
         copy_path = box.addButton("Copy report path", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Ok)
+        ok = box.addButton(QMessageBox.StandardButton.Ok)
+        box.setEscapeButton(ok)  # otherwise QMessageBox ignores the title bar's close button
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(report).parent))))
         copy_path.clicked.connect(lambda: QGuiApplication.clipboard().setText(report))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
