@@ -152,6 +152,7 @@ class ApiPage(ValidatedPage):
         self.runner = runner
         self.key_name = settings.api_key_name
         self.stored_key: str | None = None
+        self.key_checked = False  # the keyring has answered (with a key, none, or an error)
         self.url = QLineEdit(settings.api_url)
         self.url.setObjectName("ApiUrl")
         self.url.setPlaceholderText("https://api.eber.co/api/v3")
@@ -193,6 +194,7 @@ class ApiPage(ValidatedPage):
         self.runner.run_io(lambda: _read_stored_key(self.key_name), self._stored_key_found, self._keyring_failed)
 
     def _stored_key_found(self, key: str | None) -> None:
+        self.key_checked = True
         self.stored_key = key or None
         if self.stored_key:
             self.key.setPlaceholderText(f"stored key {mask_secret(self.stored_key)} — leave empty to keep it")
@@ -200,6 +202,7 @@ class ApiPage(ValidatedPage):
         self._update_test_button()
 
     def _keyring_failed(self, error: BaseException) -> None:
+        self.key_checked = True
         self.key_hint.setText(f"The credential store could not be read ({error}). A key typed here will still be "
                               "tried when you press Finish.")
 
@@ -416,8 +419,6 @@ class SummaryPage(QWizardPage):
         super().__init__()
         self.config_path = config_path
         self.setTitle("Ready to save")
-        self.setSubTitle(f"Finish writes this to {config_path} and stores the API key in the operating system's "
-                         "credential store.")
         layout = QVBoxLayout(self)
         self.preview = QPlainTextEdit()
         self.preview.setObjectName("Preview")
@@ -444,6 +445,9 @@ class SummaryPage(QWizardPage):
         self.preview.setPlainText(config.to_toml(settings).replace(
             f'member_card_key = "{settings.member_card_key}"', 'member_card_key = "***"'))
         typed = wizard.api_page.key.text().strip()
+        stores_key = " and stores the API key in the operating system's credential store" if (
+            settings.api_url and typed) else ""
+        self.setSubTitle(f"Finish writes this to {self.config_path}{stores_key}.")
         if not settings.api_url:
             self.key_line.setText("API key: not needed (no API address).")
         elif typed:
@@ -533,7 +537,9 @@ class SetupWizard(QWizard):
         self.button(QWizard.WizardButton.FinishButton).setEnabled(True)
         message = str(error)
         if isinstance(error, OSError):
-            message = f"could not write {self.config_path} ({error.strerror or error})"
+            blocking = next((p for p in self.config_path.parents if p.exists() and not p.is_dir()), None)
+            reason = f"{blocking} is a file where a folder is needed" if blocking else (error.strerror or str(error))
+            message = f"could not write {self.config_path} ({reason})"
         self.summary_page.error.setText(f"Not saved: {message}")
 
     def _stop_runner(self) -> None:
