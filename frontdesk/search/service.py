@@ -31,7 +31,8 @@ from frontdesk.domain.text import MAX_QUERY_LENGTH, name_tokens, strip_controls
 DEFAULT_LIMIT = 20
 
 # A code resolver turns scanned text into a member identifier, e.g. a verified card token into a member number.
-# It returns ("member_no" | "server_id" | "code", value) or None when the text is not one of its codes.
+# It returns ("member_no" | "server_id" | "code", value), ("refused" | "voucher", message) for a code that must not
+# or cannot open a member (a forged card; a voucher to apply at checkout), or None when the text is not a code.
 CodeResolver = Callable[[str], "tuple[str, str] | None"]
 
 _COLUMNS = "m.id, m.display_name, m.phone_e164, m.email, m.member_no, m.tier_code, m.points_balance, m.search_name"
@@ -175,6 +176,8 @@ class SearchService:
         resolved = self._code_resolver(text) if self._code_resolver else None
         if resolved is not None:
             how, value = resolved
+            if how in ("refused", "voucher"):
+                return SearchResult(query=text, kind="forged" if how == "refused" else "voucher", hint=value)
             if how == "member_no":
                 exact += [h.__class__(**{**h.__dict__, "match": "code"}) for h in self.by_member_no(value)]
             elif how == "server_id" and value.isdigit():

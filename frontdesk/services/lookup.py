@@ -58,6 +58,31 @@ class ProgrammeView:
         return []
 
 
+def scan_code_resolver(card_key: str, region: str = "SG") -> CodeResolver:
+    """Read scanned text the way the camera scanner does, for codes typed by a USB scanner into the search box.
+
+    Only codes that carry their own meaning are resolved here (our signed cards, Eber member codes, vouchers);
+    phones and member IDs go through the ordinary search, which also finds partial matches.
+    """
+    from frontdesk.scan.codes import ScanCodeRules, interpret
+
+    rules = ScanCodeRules(card_key=card_key or None, phone_region=region)
+
+    def resolve(text: str) -> tuple[str, str] | None:
+        code = interpret(text, rules)
+        if code.kind == "member_card":
+            return "member_no", code.value
+        if code.kind == "forged":
+            return "refused", code.message
+        if code.kind == "eber_member":
+            return "code", code.value
+        if code.kind == "voucher":
+            return "voucher", f"{code.message}: open the member, then apply it in the sale"
+        return None
+
+    return resolve
+
+
 class LookupService:
     """Search and profile loading. Call from one worker thread at a time (the UI's serial DB worker)."""
 

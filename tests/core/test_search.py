@@ -148,3 +148,23 @@ def test_demo_data_is_deterministic_by_seed(tmp_path):
 
     assert list(generate_members(30, seed=11)) == list(generate_members(30, seed=11))
     assert list(generate_members(30, seed=11)) != list(generate_members(30, seed=12))
+
+
+def test_scanned_member_cards_open_the_member_and_forged_ones_are_refused(tmp_path):
+    from frontdesk.scan.codes import sign_member_card
+    from frontdesk.services.lookup import scan_code_resolver
+
+    db = tmp_path / "cards.sqlite"
+    upgrade_database(db)
+    engine = make_engine(db)
+    with session_factory(engine)() as session, session.begin():
+        add_member(session, MemberFields(first_name="Card", last_name="Holder", member_no="M1234567"), "SG")
+    svc = SearchService(engine, code_resolver=scan_code_resolver("shop-secret"))
+    good = sign_member_card("M1234567", "shop-secret")
+    assert svc.search(good).unique.name == "Card Holder"
+    forged = sign_member_card("M1234567", "someone-elses-key")
+    refused = svc.search(forged)
+    assert refused.hits == [] and refused.kind == "forged" and refused.hint
+    voucher = svc.search("VOUCHER:ABCD1234")
+    assert voucher.kind == "voucher" and "ABCD1234" in voucher.hint
+    svc.close()
