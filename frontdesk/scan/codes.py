@@ -39,7 +39,7 @@ MAX_CODE_LENGTH = 1024
 # named group "value" picks the identifier out of the text, otherwise the whole text is the value.
 DEFAULT_EBER_MEMBER_PATTERNS: tuple[str, ...] = (
     r"^EBER[:\-](?P<value>[A-Za-z0-9_\-]{4,64})$",
-    r"^https?://(?:[\w-]+\.)*eber\.co/\S*?[/?&](?:qr|member|members|user|u|code)[=/](?P<value>[A-Za-z0-9_\-]{4,64})/?$",
+    r"^https?://(?:[\w-]+\.)*eber\.co(?:/\S*?)?[/?&](?:qr|member|members|user|u|code)[=/](?P<value>[A-Za-z0-9_\-]{4,64})/?$",
 )
 DEFAULT_VOUCHER_PATTERNS: tuple[str, ...] = (
     r"^(?:VOUCHER|VCH|REDEEM|RDM)[:\-](?P<value>[A-Za-z0-9\-]{4,32})$",

@@ -9,6 +9,7 @@ Instances are not shared between threads (OpenCV's detectors keep state); the sc
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ class PyzbarDecoder:
         self._reason = ""
         self._qr_only = qr_only
         try:
-            from pyzbar import wrapper
+            wrapper = importlib.import_module("pyzbar.wrapper")  # loads libzbar through ctypes at import
         except (ImportError, OSError) as error:  # libzbar missing (Linux: apt install libzbar0) or unloadable DLL
             self._wrapper: Any = None
             self._reason = f"zbar library not available ({error})"
