@@ -168,7 +168,7 @@ class PyzbarDecoder:
         return self._reason
 
     def read_grey(self, grey: np.ndarray) -> list[tuple[str, tuple[Point, ...]]]:
-        from ctypes import c_void_p, cast, string_at
+        from ctypes import c_char_p, c_void_p, cast, string_at
 
         w = self._wrapper
         if w is None:
@@ -190,14 +190,15 @@ class PyzbarDecoder:
             try:
                 w.zbar_image_set_format(image, 808466521)  # fourcc 'Y800': 8-bit grey
                 w.zbar_image_set_size(image, width, height)
-                w.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+                w.zbar_image_set_data(image, cast(c_char_p(pixels), c_void_p), len(pixels), None)
                 if w.zbar_scan_image(scanner, image) < 0:
                     return []
                 symbol = w.zbar_image_first_symbol(image)
                 while symbol:
                     data = string_at(w.zbar_symbol_get_data(symbol), w.zbar_symbol_get_data_length(symbol))
-                    points = tuple((float(w.zbar_symbol_get_loc_x(symbol, i)), float(w.zbar_symbol_get_loc_y(symbol, i)))
-                                   for i in range(w.zbar_symbol_get_loc_size(symbol)))
+                    points = tuple(
+                        (float(w.zbar_symbol_get_loc_x(symbol, i)), float(w.zbar_symbol_get_loc_y(symbol, i)))
+                        for i in range(w.zbar_symbol_get_loc_size(symbol)))
                     found.append((bytes_to_text(data), points))
                     symbol = w.zbar_symbol_next(symbol)
             finally:

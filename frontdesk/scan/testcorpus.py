@@ -95,7 +95,7 @@ def _background(rng: np.random.Generator) -> np.ndarray:
         origin = (int(rng.integers(0, width - 200)), int(rng.integers(30, height)))
         cv2.putText(frame, words, origin, cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.6, 1.6)),
                     tuple(int(c) for c in rng.integers(0, 90, 3)), int(rng.integers(1, 3)), cv2.LINE_AA)
-    return frame
+    return np.asarray(frame, dtype=np.uint8)
 
 
 def _quad(rng: np.random.Generator, centre: tuple[float, float], size: float, angle_deg: float,
@@ -113,7 +113,7 @@ def _quad(rng: np.random.Generator, centre: tuple[float, float], size: float, an
     focal = 900.0
     depth = focal + points[:, 2]
     projected = points[:, :2] * (focal / depth)[:, None]
-    return (projected + np.array(centre)).astype(np.float32)
+    return np.asarray(projected + np.array(centre), dtype=np.float32)
 
 
 def _paste_quad(frame: np.ndarray, texture: np.ndarray, quad: np.ndarray) -> None:
@@ -237,10 +237,11 @@ def _glare(frame: np.ndarray, centre: np.ndarray, radius: float, peak: float, rn
 
 def _camera(frame: np.ndarray, look: _Look, rng: np.random.Generator) -> np.ndarray:
     if look.motion:
-        kernel = np.zeros((look.motion, look.motion), np.float32)
-        kernel[look.motion // 2, :] = 1.0 / look.motion
-        rotation = cv2.getRotationMatrix2D((look.motion / 2 - 0.5, look.motion / 2 - 0.5), float(rng.uniform(0, 180)), 1)
-        kernel = cv2.warpAffine(kernel, rotation, (look.motion, look.motion))
+        line = np.zeros((look.motion, look.motion), np.float32)
+        line[look.motion // 2, :] = 1.0 / look.motion
+        centre = (look.motion / 2 - 0.5, look.motion / 2 - 0.5)
+        rotation = cv2.getRotationMatrix2D(centre, float(rng.uniform(0, 180)), 1)
+        kernel = np.asarray(cv2.warpAffine(line, rotation, (look.motion, look.motion)), dtype=np.float32)
         kernel /= max(float(kernel.sum()), 1e-6)
         frame = cv2.filter2D(frame, -1, kernel)
     if look.blur > 0:
@@ -249,8 +250,8 @@ def _camera(frame: np.ndarray, look: _Look, rng: np.random.Generator) -> np.ndar
         # Demosaicing spreads sensor noise over neighbouring pixels, so half-resolution noise scaled up looks right
         # (and costs a quarter as much to generate).
         h, w = frame.shape[:2]
-        noise = rng.standard_normal((h // 2, w // 2, 3), dtype=np.float32) * (look.noise * 1.6)
-        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR)
+        coarse = rng.standard_normal((h // 2, w // 2, 3), dtype=np.float32) * (look.noise * 1.6)
+        noise = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
         frame = cv2.add(frame, noise, dtype=cv2.CV_8U)
     return jpeg_roundtrip(frame, look.jpeg)
 
@@ -259,7 +260,10 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    return np.asarray(decoded, dtype=np.uint8)
 
 
 def _empty_frame(rng: np.random.Generator, index: int) -> np.ndarray:
@@ -283,8 +287,8 @@ def _empty_frame(rng: np.random.Generator, index: int) -> np.ndarray:
         _paste_quad(frame, cv2.merge([stripes] * 3), _quad(rng, (x + 150, y + 100), 240, float(rng.uniform(-10, 10)),
                                                             0.1))
     elif kind == 3:
-        dots = (rng.random((29, 29)) < 0.5).astype(np.uint8) * 200 + 30
-        dots = cv2.resize(dots, (29 * 7, 29 * 7), interpolation=cv2.INTER_NEAREST)
+        cells = (rng.random((29, 29)) < 0.5).astype(np.uint8) * 200 + 30
+        dots = cv2.resize(cells, (29 * 7, 29 * 7), interpolation=cv2.INTER_NEAREST)
         _paste_quad(frame, cv2.merge([dots] * 3), _quad(rng, (x + 120, y + 120), 200, float(rng.uniform(-20, 20)), 0.1))
     else:
         screen = np.full((300, 300, 3), 235, np.uint8)

@@ -43,7 +43,7 @@ class MemberCardDialog(QDialog):
         self.member_no = member_no
         self.token = token
         self.save_dir = Path(save_dir) if save_dir else Path.home()
-        self.card = QImage.fromData(card_png_bytes(name, member_no, token), "PNG")
+        self.card = QImage.fromData(card_png_bytes(name, member_no, token), b"PNG")
 
         self._picture = QLabel()
         self._picture.setObjectName("MemberCardPicture")
@@ -119,7 +119,8 @@ class MemberCardDialog(QDialog):
             raise RuntimeError("Printing is not available in this installation")
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(f"Member card {self.member_no}")
-        size = QPageSize(QSizeF(*CARD_MM), QPageSize.Unit.Millimeter, "Member card", QPageSize.SizeMatchPolicy.FuzzyMatch)
+        size = QPageSize(QSizeF(*CARD_MM), QPageSize.Unit.Millimeter, "Member card",
+                         QPageSize.SizeMatchPolicy.FuzzyMatch)
         printer.setPageLayout(QPageLayout(size, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0),
                                           QPageLayout.Unit.Millimeter))
         return printer

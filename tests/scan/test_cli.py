@@ -56,7 +56,8 @@ def test_scan_image_prints_real_json_lines_in_a_subprocess(tmp_path: Path) -> No
     """What IT sees: stdout is nothing but JSON lines, even with non-ASCII file names."""
     path = tmp_path / "café.png"
     cv2.imencode(".png", make_frame("nominal", 3, payload="M1000042").image)[1].tofile(str(path))
-    code = ("import sys; from frontdesk.scan.cli import scan_image_main; from frontdesk.scan.codes import ScanCodeRules;"
+    code = ("import sys; from frontdesk.scan.cli import scan_image_main; "
+            "from frontdesk.scan.codes import ScanCodeRules; "
             "sys.exit(scan_image_main(sys.argv[1:], True, ScanCodeRules()))")
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
                             encoding="utf-8")
