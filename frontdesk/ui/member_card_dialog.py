@@ -43,7 +43,7 @@ class MemberCardDialog(QDialog):
         self.member_no = member_no
         self.token = token
         self.save_dir = Path(save_dir) if save_dir else Path.home()
-        self.card = QImage.fromData(card_png_bytes(name, member_no, token), b"PNG")
+        self.card = QImage.fromData(card_png_bytes(name, member_no, token))
 
         self._picture = QLabel()
         self._picture.setObjectName("MemberCardPicture")
