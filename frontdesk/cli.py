@@ -38,6 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one JSON line per query")
     search.add_argument("--limit", type=int, default=20)
 
+    scan = sub.add_parser("scan-image", help="decode QR codes in image files and say what they mean")
+    _add_common(scan)
+    scan.add_argument("files", nargs="+", metavar="FILE")
+    scan.add_argument("--json", action="store_true", help="one JSON line per image")
+
+    cameras = sub.add_parser("cameras", help="list the cameras this PC can open")
+    _add_common(cameras)
+    cameras.add_argument("--json", action="store_true")
+
     from frontdesk.config_cli import add_config_command
     from frontdesk.selftest import add_self_test_command
 
@@ -106,6 +115,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan_image(args: argparse.Namespace) -> int:
+    from frontdesk.scan.cli import scan_image_main
+    from frontdesk.scan.codes import ScanCodeRules
+
+    settings = _settings(args)
+    rules = ScanCodeRules(card_key=settings.member_card_key or None, phone_region=settings.phone_region)
+    return scan_image_main(args.files, args.json, rules)
+
+
+def cmd_cameras(args: argparse.Namespace) -> int:
+    from frontdesk.scan.cli import cameras_main
+
+    return cameras_main(args.json)
+
+
 def cmd_self_test(args: argparse.Namespace) -> int:
     from frontdesk.selftest import cmd_self_test as run
 
@@ -122,6 +146,8 @@ COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
     "self-test": cmd_self_test,
+    "scan-image": cmd_scan_image,
+    "cameras": cmd_cameras,
     "config": cmd_config,
 }
 
