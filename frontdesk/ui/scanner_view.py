@@ -11,6 +11,8 @@ Any FrameSource works (tests feed an ImageSequenceSource). The GUI thread never 
 from __future__ import annotations
 
 import ctypes
+import functools
+import logging
 import sys
 import threading
 import time
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -27,6 +29,8 @@ from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QPushB
 from frontdesk.scan.codes import RepeatFilter, ScanCodeRules, ScannedCode, interpret
 from frontdesk.scan.decoders import CombinedDecoder, DecodedCode, Decoder
 from frontdesk.scan.frames import FrameRead, FrameSource, SourceStatus
+
+log = logging.getLogger(__name__)
 
 NO_CAMERA = "No camera found — scanning by keyboard still works"
 CAMERA_LOST = "Camera disconnected — retrying"
@@ -140,8 +144,14 @@ class ScannerWorker(QObject):
     def run(self) -> None:
         try:
             self._loop()
+        except Exception:  # noqa: BLE001 - a broken source must not take the app down; the keyboard still works
+            log.exception("scanner stopped after an error")
+            self._set_status("The scanner stopped after an error — scanning by keyboard still works")
         finally:
-            self.source.close()
+            try:
+                self.source.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing the picture source failed")
             self.finished.emit()
 
     def _loop(self) -> None:
@@ -154,7 +164,7 @@ class ScannerWorker(QObject):
             self._set_status(STARTING)
         while not self._stop.is_set():
             if not is_open:
-                opened = self.source.open()
+                opened = self._guarded(self.source.open, SourceStatus.UNAVAILABLE)
                 if opened.status is not SourceStatus.OK:
                     if not self.source.live:
                         self._set_status(opened.message or "Nothing to scan")
@@ -165,10 +175,13 @@ class ScannerWorker(QObject):
                 is_open = was_open = True
                 self._set_status(READY)
             started = time.monotonic()
-            frame = self.source.read()
+            frame = self._guarded(self.source.read, SourceStatus.LOST)
             if frame.status is SourceStatus.OK and frame.image is not None:
                 self.frames_read += 1
-                self._process(frame)
+                try:
+                    self._process(frame)
+                except Exception:  # noqa: BLE001 - one bad frame (or a faulty decoder plug-in) is skipped, not fatal
+                    log.exception("could not process a frame")
             elif frame.status is SourceStatus.SKIPPED:
                 self._set_status(frame.message)
                 continue
@@ -186,6 +199,15 @@ class ScannerWorker(QObject):
                 continue
             if self.frame_interval > 0:
                 self._stop.wait(max(0.0, self.frame_interval - (time.monotonic() - started)))
+
+    @staticmethod
+    def _guarded(call: Callable[[], FrameRead], failure: SourceStatus) -> FrameRead:
+        """A driver that throws is treated like one that reports the failure: a live camera is then retried."""
+        try:
+            return call()
+        except Exception as error:  # noqa: BLE001 - third-party drivers raise anything
+            log.warning("picture source failed: %s", error)
+            return FrameRead(failure, message=str(error))
 
     def _process(self, frame: FrameRead) -> None:
         assert frame.image is not None
@@ -226,6 +248,21 @@ def preview_image(frame: np.ndarray, decoded: list[DecodedCode], meanings: list[
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+# Threads that did not finish in time (a camera driver stuck inside a call) are kept referenced here: letting Python
+# delete a running QThread aborts the process. They end on their own when the driver returns.
+_STUCK: list[tuple[ScannerWorker, QThread]] = []
+
+
+def _stop_worker(worker: ScannerWorker, thread: QThread, *_: object, timeout_ms: int = 5000) -> bool:
+    worker.request_stop()
+    thread.quit()
+    if thread.wait(timeout_ms):
+        return True
+    log.warning("scanner thread did not stop within %d ms; leaving it to finish", timeout_ms)
+    _STUCK.append((worker, thread))
+    return False
+
+
 class ScannerPanel(QWidget):
     """Status line, last scan, and a live preview the receptionist can show or hide. Re-emits `code_scanned`."""
 
@@ -244,6 +281,7 @@ class ScannerPanel(QWidget):
         self._decoder_factory = decoder_factory or CombinedDecoder
         self._thread: QThread | None = None
         self._worker: ScannerWorker | None = None
+        self._destroy_guard: QMetaObject.Connection | None = None
 
         self._status = QLabel("Scanner off")
         self._status.setObjectName("ScannerStatus")
@@ -305,7 +343,9 @@ class ScannerPanel(QWidget):
         self.stop()
         worker = ScannerWorker(source, self.rules, self._decoder_factory(), **worker_options)  # type: ignore[arg-type]
         worker.set_preview_enabled(self._toggle.isChecked())
-        thread = QThread(self)
+        # Not parented to the panel: deleting a parent deletes a running QThread, which aborts the process. Instead
+        # the panel's destruction stops the thread (see _stop_worker).
+        thread = QThread()
         thread.setObjectName("scanner")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
@@ -318,18 +358,22 @@ class ScannerPanel(QWidget):
         worker.status_changed.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
         worker.preview_ready.connect(self._on_preview, Qt.ConnectionType.QueuedConnection)
         self._worker, self._thread = worker, thread
+        self._destroy_guard = self.destroyed.connect(functools.partial(_stop_worker, worker, thread))
         thread.start()
         return worker
 
     def stop(self, timeout_ms: int = 5000) -> bool:
-        """Ask the worker to finish and wait for its thread. Never terminates a thread; returns False on timeout."""
+        """Ask the worker to finish and wait for its thread. Never terminates a thread; returns False on timeout.
+
+        Call it when the window closes; it also runs on QApplication.aboutToQuit and when the panel is deleted."""
         worker, thread = self._worker, self._thread
         self._worker = self._thread = None
+        if self._destroy_guard is not None:
+            QObject.disconnect(self._destroy_guard)
+            self._destroy_guard = None
         if thread is None or worker is None:
             return True
-        worker.request_stop()
-        thread.quit()
-        finished = thread.wait(timeout_ms)
+        finished = _stop_worker(worker, thread, timeout_ms=timeout_ms)
         if finished:
             self._on_status("Scanner off")
         return finished

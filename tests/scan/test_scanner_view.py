@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from frontdesk.scan.testcorpus import make_frame  # noqa: E402
 from frontdesk.ui.member_card_dialog import MemberCardDialog  # noqa: E402
 from frontdesk.ui.scanner_view import CAMERA_LOST, NO_CAMERA, READY, ScanEvent, ScannerPanel  # noqa: E402
 
-SHOTS = Path("/tmp/frontdesk-scan-screens")
+SHOTS = Path(tempfile.gettempdir()) / "frontdesk-scan-screens"
 
 
 def _shot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -182,3 +183,60 @@ def test_member_card_dialog_saves_and_prints(qtbot, tmp_path: Path, card_key: by
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_screens_dir() -> None:
     shutil.rmtree(SHOTS, ignore_errors=True)
+
+
+class _BrokenDriver:
+    """A FrameSource whose driver throws, as some webcam drivers do mid-shift."""
+
+    name = "broken camera"
+    live = True
+
+    def open(self):  # type: ignore[no-untyped-def]
+        raise OSError("driver exploded")
+
+    def read(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("never opened")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_throwing_driver_is_retried_like_a_missing_camera(qtbot, panel: ScannerPanel) -> None:  # type: ignore[no-untyped-def]
+    panel.start(_BrokenDriver(), retry_seconds=0.1)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: panel.status_text == NO_CAMERA, timeout=5_000)
+    qtbot.wait(300)
+    assert panel.running  # still trying, for when the driver comes back
+    assert panel.stop()
+
+
+def test_a_frame_that_breaks_the_decoder_is_skipped(qtbot, card_key: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    calls = {"n": 0}
+
+    class FlakyDecoder(CombinedDecoder):
+        def decode(self, image: np.ndarray):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("decoder bug on this frame")
+            return super().decode(image)
+
+    token = sign_member_card("M7", card_key)
+    widget = ScannerPanel(ScanCodeRules(card_key=card_key), sound=False, decoder_factory=FlakyDecoder)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.code_scanned, timeout=10_000) as blocker:
+        widget.start(ImageSequenceSource(_frames(tmp_path, [token, token])))
+    assert blocker.args[0].value == "M7"
+    assert widget.stop()
+
+
+def test_deleting_a_running_panel_stops_its_thread(qtbot, card_key: bytes) -> None:  # type: ignore[no-untyped-def]
+    import shiboken6
+
+    from frontdesk.scan.frames import ArraySource
+
+    widget = ScannerPanel(ScanCodeRules(card_key=card_key), sound=False)
+    frames = [make_frame("empty", 0).image]
+    worker = widget.start(ArraySource(frames, loop=True), frame_interval=0.01)
+    qtbot.waitUntil(lambda: worker.frames_read > 2, timeout=5_000)
+    thread = worker.thread()
+    shiboken6.delete(widget)  # what happens to a child widget when its window is deleted
+    assert thread.isFinished()
