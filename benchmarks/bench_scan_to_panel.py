@@ -43,11 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     from frontdesk.scan.codes import ScanCodeRules, sign_member_card
     from frontdesk.scan.frames import ArraySource
     from frontdesk.scan.testcorpus import make_frame
-    from frontdesk.ui.scanner_view import ScanEvent, ScannerPanel, guard_pyside_refcount_bug
+    from frontdesk.ui.scanner_view import ScanEvent, ScannerPanel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    if guard_pyside_refcount_bug():
-        print("note: this PySide6 drops references to None/True (6.12.0 on Python 3.11); guard applied")
 
     db = Path(args.db)
     if not db.exists():

@@ -10,7 +10,6 @@ Any FrameSource works (tests feed an ImageSequenceSource). The GUI thread never 
 """
 from __future__ import annotations
 
-import ctypes
 import functools
 import logging
 import sys
@@ -39,40 +38,6 @@ STARTING = "Starting camera…"
 
 _GOOD = (60, 180, 75)  # BGR boxes on the preview
 _BAD = (40, 40, 220)
-
-
-def pyside_drops_references() -> bool:
-    """True on a PySide6 that takes a reference from None on every void call and from True on every emit().
-
-    PySide6-Essentials 6.12.0 does (6.11.2 does not). On Python 3.11, where None and True are not yet immortal, the
-    process aborts ("none_dealloc"/"bool_dealloc") after roughly 5,000 Qt calls: minutes of real use at a counter.
-    """
-    from PySide6.QtCore import QObject
-
-    class _Probe(QObject):
-        ping = Signal()
-
-    probe = _Probe()
-    calls = 16
-    before_none, before_true = sys.getrefcount(None), sys.getrefcount(True)
-    for _ in range(calls):
-        probe.setObjectName("probe")  # a void method
-        probe.ping.emit()
-    lost = max(before_none - sys.getrefcount(None), before_true - sys.getrefcount(True))
-    return lost >= calls
-
-
-def guard_pyside_refcount_bug() -> bool:
-    """Stop-gap for pyside_drops_references(): give None, True and False the effectively infinite refcount that
-    Python 3.12 gives them, so the lost references can never free them. Returns True if it had to.
-
-    Call once at start-up, before any other Qt work. The real fix is PySide6-Essentials<6.12 (or Python 3.12+).
-    """
-    if sys.version_info >= (3, 12) or not pyside_drops_references():
-        return False
-    for singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
-    return True
 
 
 @dataclass(frozen=True)
