@@ -311,6 +311,9 @@ class CheckoutService:
 
     def confirm(self, draft: CheckoutDraft) -> ConfirmedSale:
         """Write the sale and everything it does, in one transaction; raises `CheckoutRefused` with the reasons."""
+        # Load the programme first: loading reads programme_versions on a connection of its own, which would wait
+        # forever for the write lock this transaction holds.
+        self.programmes.programme
         try:
             with Session(self.engine) as session, session.begin():
                 replay = self._replay(session, draft.draft_id)
