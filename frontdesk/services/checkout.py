@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -109,6 +110,7 @@ from frontdesk.store.types import utc_now
 PAYMENT_METHODS: dict[str, str] = {"cash": "Cash", "card": "Card", "nets": "NETS", "voucher": "Voucher"}
 MAX_AMOUNT = Money.parse("1000000")
 MAX_QUANTITY = 999
+RECEIPT_WIDTH = 44  # characters: fits an 80 mm receipt printer's line in a monospaced font
 FUTURE_TOLERANCE = timedelta(minutes=5)  # counter clocks drift; a receipt from the future is a typo
 _RECEIPT_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_#-]{0,63}$")
 _DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -931,7 +933,7 @@ def sale_payload(settings: Settings, sale: Sale, member: Member, staff: Staff, q
 def sale_receipt_text(settings: Settings, programme: Programme, sale: Sale, member: Member, staff: Staff,
                       quote: CheckoutQuote) -> str:
     currency = sale.currency
-    width = 44
+    width = RECEIPT_WIDTH
 
     def row(left: str, right: str) -> str:
         space = max(1, width - len(left) - len(right))
@@ -968,9 +970,10 @@ def sale_receipt_text(settings: Settings, programme: Programme, sale: Sale, memb
         out.append(row("Points redeemed", f"{sale.points_redeemed:,}"))
     out.append(row("New balance", f"{quote.new_balance or 0:,} pts"))
     if quote.provisional:
-        out.append("Redemption made offline: the loyalty server confirms it when the counter reconnects.")
+        out.append(textwrap.fill("Redemption made offline: the loyalty server confirms it when the counter "
+                                 "reconnects.", width))
     else:
-        out.append("Points are confirmed when the loyalty server receives this sale.")
+        out.append(textwrap.fill("Points are confirmed when the loyalty server receives this sale.", width))
     return "\n".join(out)
 
 
@@ -989,7 +992,7 @@ def reversal_receipt_text(settings: Settings, original: Sale, row: Sale, member:
     if codes:
         out.append("Reinstated: " + ", ".join(codes))
     out.append(f"New balance: {new_balance:,} pts")
-    return "\n".join(out)
+    return "\n".join(textwrap.fill(line, RECEIPT_WIDTH, subsequent_indent="  ") for line in out)
 
 
 def _previous_reversal(earlier: list[Sale], total: Money, balance: Balances) -> Reversal:

@@ -166,13 +166,17 @@ class ProgrammeService(ProgrammeView):
                 continue
             if reward.per_member_limit is not None and used.get(reward.code.casefold(), 0) >= reward.per_member_limit:
                 continue
+            # The catalogue name already says what it is worth ("S$10 off any service"): the detail is the cost.
             usable.append(UsableReward(code=reward.code, name=reward.name, kind="reward",
-                                       detail=f"{reward_value_text(reward)} · {format_points(reward.points_cost)}"))
+                                       detail=format_points(reward.points_cost)))
         payment = programme.points_payment
         if payment is not None and available >= max(1, payment.min_points):
-            usable.append(UsableReward(
-                code="POINTS", name="Pay with points", kind="points",
-                detail=f"{format_points(available)} = {points_value(payment, available).display()}"))
+            worth = points_value(payment, available)
+            if payment.max_amount_per_bill is not None and payment.max_amount_per_bill < worth:
+                detail = f"up to {payment.max_amount_per_bill.display()} a bill"
+            else:
+                detail = f"up to {worth.display()}"
+            usable.append(UsableReward(code="POINTS", name="Pay with points", kind="points", detail=detail))
         return usable
 
     # --- helpers shared with the checkout -----------------------------------------------------------------------

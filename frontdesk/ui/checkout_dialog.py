@@ -129,10 +129,6 @@ def card(title: str | None = None) -> tuple[QFrame, QVBoxLayout]:
     return frame, layout
 
 
-def _plain(money: Money | None) -> str:
-    return money.display() if money is not None else "—"
-
-
 # --- rows ----------------------------------------------------------------------------------------------------------
 LINE_COLUMNS = [  # field, heading, width (None stretches), placeholder
     ("name", "Item", None, "As printed on the receipt"),
@@ -173,6 +169,8 @@ class LineRow(QWidget):
                 edit.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             edit.setAccessibleName(heading)
             edit.textEdited.connect(lambda _text, f=field: self._edited(f))
+            # After typing, show a long name or SKU from its start, as it reads on the receipt.
+            edit.editingFinished.connect(lambda e=edit: e.setCursorPosition(0))
             self.edits[field] = edit
             grid.addWidget(edit, 0, column)
         self.points_label = QLabel("")
@@ -230,7 +228,7 @@ class PaymentRow(QWidget):
         self.amount.setAccessibleName("Payment amount")
         self.amount.textEdited.connect(lambda _t: self._edited("amount"))
         self.reference = QLineEdit()
-        self.reference.setPlaceholderText("Card slip / voucher no. (optional)")
+        self.reference.setPlaceholderText("Reference: card slip, voucher no. (optional)")
         self.reference.setMaxLength(100)
         self.reference.textEdited.connect(lambda _t: self._edited("reference"))
         self.remove_button = QPushButton("✕")
@@ -329,6 +327,7 @@ class CheckoutDialog(QDialog):
         outer.addWidget(self.pages)
         self.form_page = QWidget()
         self.form_page.setObjectName("Background")
+        self.form_page.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.pages.addWidget(self.form_page)
         self._build_form()
 
@@ -343,6 +342,12 @@ class CheckoutDialog(QDialog):
         self.receipt_edit.setFocus()
         services_ = services
         self.runner.run_db(lambda: _load_choices(services_), self._choices_loaded, self._load_failed)
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        self.activateWindow()
+        if self.pages.currentWidget() is self.form_page and not self.receipt_edit.text():
+            self.receipt_edit.setFocus()
 
     # --- building -------------------------------------------------------------------------------------------------
     def _build_form(self) -> None:
@@ -468,7 +473,7 @@ class CheckoutDialog(QDialog):
         self.rows_layout = QVBoxLayout()
         self.rows_layout.setSpacing(4)
         lines_layout.addLayout(self.rows_layout)
-        add_line = QPushButton("+ Add &line")
+        add_line = self.add_line_button = QPushButton("+ Add &line")
         add_line.clicked.connect(lambda: self.add_line())
         no_default(add_line)
         self.lines_error = FieldError()
@@ -512,7 +517,7 @@ class CheckoutDialog(QDialog):
         self.reward_combo.setAccessibleName("Reward or voucher")
         self.reward_combo.addItem("Choose a reward or voucher…", None)
         self.reward_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        apply_reward = QPushButton("&Apply")
+        apply_reward = self.apply_reward_button = QPushButton("&Apply")
         apply_reward.clicked.connect(self.apply_selected_reward)
         self.voucher_edit = QLineEdit()
         self.voucher_edit.setPlaceholderText("Voucher code")
@@ -531,7 +536,7 @@ class CheckoutDialog(QDialog):
         self.points_edit = money_edit("most allowed", 120)
         self.points_edit.setAccessibleName("Amount to pay with points")
         self.points_edit.returnPressed.connect(self.apply_points)
-        apply_points = QPushButton("Pay with p&oints")
+        apply_points = self.apply_points_button = QPushButton("Pay with p&oints")
         apply_points.clicked.connect(self.apply_points)
         self.points_hint = QLabel("")
         self.points_hint.setObjectName("Muted")
@@ -558,7 +563,7 @@ class CheckoutDialog(QDialog):
         self.points_payment_label.hide()
         pay.addWidget(self.points_payment_label)
         pay_row = QHBoxLayout()
-        add_payment = QPushButton("+ Add &payment")
+        add_payment = self.add_payment_button = QPushButton("+ Add &payment")
         add_payment.clicked.connect(lambda: self.add_payment())
         no_default(add_payment)
         self.tender_label = QLabel("")
@@ -610,6 +615,8 @@ class CheckoutDialog(QDialog):
         self.confirm_button = QPushButton("Confirm sale  (Ctrl+Enter)")
         self.confirm_button.setObjectName("Primary")
         self.confirm_button.clicked.connect(self.confirm)
+        # Wide enough for its own label whatever it says meanwhile ("Saving…"), so it never comes back clipped.
+        self.confirm_button.setMinimumWidth(self.confirm_button.sizeHint().width() + 8)
         no_default(self.cancel_button, self.confirm_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
@@ -635,10 +642,10 @@ class CheckoutDialog(QDialog):
             for usable in self.view.rewards:
                 if usable.kind == reward_kind:
                     self.reward_combo.addItem(f"Voucher {usable.code}: {usable.name} ({usable.detail})",
-                                              ("voucher", usable.code))
+                                              f"voucher:{usable.code}")
         for code, name, cost, value in rewards:
             short = "" if cost <= available else "  — not enough points"
-            self.reward_combo.addItem(f"{name} · {cost:,} pts{short}", ("reward", code))
+            self.reward_combo.addItem(f"{name} · {cost:,} pts{short}", f"reward:{code}")
         if not points_offered:
             self.points_edit.setEnabled(False)
             self.points_hint.setText("This programme does not let points pay")
@@ -706,7 +713,7 @@ class CheckoutDialog(QDialog):
         if not data:
             self.redemptions_error.show_message("Choose a reward or voucher from the list first")
             return
-        kind, code = data
+        kind, code = data.split(":", 1)
         self._add_redemption(RedemptionInput(kind=kind, code=code), self.reward_combo.currentText().split(" · ")[0])
         self.reward_combo.setCurrentIndex(0)
 
@@ -877,16 +884,16 @@ class CheckoutDialog(QDialog):
             self.warnings_label.setText("\n".join(preview.warnings))
             self.warnings_label.setVisible(bool(preview.warnings))
 
-        wess = []
-        for applied in quote.redemptions:
-            wess.append(html.escape(applied.wess_instruction))
+        wess = [html.escape(applied.wess_instruction) for applied in quote.redemptions]
+        self.wess_label.setText("<b>Key into WESS</b><br>" + ("<br>".join(wess) if wess else
+                                                             "No discount or points payment to key"))
+        total = ""
         if quote.total is not None:
-            wess.append(f"Customer pays <b>{quote.total.display()}</b>"
-                        + (f" ({quote.to_pay.display()} after points)" if not quote.points_payment.is_zero()
-                           and quote.to_pay is not None else ""))
-        self.wess_label.setText("<b>Key into WESS</b><br>" + "<br>".join(wess) if wess else
-                                "<b>Key into WESS</b><br>Nothing to key yet")
-        self.total_label.setText(f"Total {_plain(quote.total)}" if quote.total is not None else "")
+            total = f"Total {quote.total.display()}"
+            if not quote.points_payment.is_zero() and quote.to_pay is not None:
+                total += f"  ·  {quote.to_pay.display()} after points"
+        self.total_label.setText(total)
+        self.total_label.setVisible(bool(total))
         if quote.new_balance is not None:
             parts = []
             if quote.points_redeemed:
@@ -941,9 +948,13 @@ class CheckoutDialog(QDialog):
         self._seq += 1  # answers to earlier quotes are stale now
         draft = self.draft()
         checkout = self.services.checkout
-        self.runner.run_db(lambda: checkout.confirm(draft), self._confirmed, self._confirm_failed)
+        self.runner.run_db(lambda: refusal_as_value(lambda: checkout.confirm(draft), CheckoutRefused),
+                           self._confirmed, self._confirm_failed)
 
-    def _confirmed(self, result: ConfirmedSale) -> None:
+    def _confirmed(self, result: ConfirmedSale | CheckoutRefused) -> None:
+        if isinstance(result, CheckoutRefused):
+            self._confirm_failed(result)
+            return
         self._busy = False
         self.result_sale = result
         view = ReceiptView.for_sale(result, self.view.profile.name)
@@ -1002,6 +1013,15 @@ class CheckoutDialog(QDialog):
         return bool(self.receipt_edit.text().strip() or self.payment_rows or self.redemption_rows or any(
             any(edit.text().strip() for field, edit in row.edits.items() if field != "quantity")
             for row in self.line_rows) or self.total_edit.text().strip())
+
+
+def refusal_as_value(action, refusal: type[Exception]):  # type: ignore[no-untyped-def]
+    """Run `action`, returning an expected refusal (bad input) instead of raising it: the task runner logs raised
+    errors as failures, and a receptionist's typo is not one."""
+    try:
+        return action()
+    except refusal as error:
+        return error
 
 
 def _load_choices(services: CounterServices) -> tuple[list[StaffInfo], list[tuple[str, str, int, str]], bool]:

@@ -27,7 +27,7 @@ from frontdesk.domain import phone as phones
 from frontdesk.services.checkout import CounterServices
 from frontdesk.services.enrolment import EnrolledMember, EnrolmentCheck, EnrolmentDraft, EnrolmentRefused
 from frontdesk.services.staff import StaffInfo
-from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, card, mark_invalid, no_default
+from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, refusal_as_value, card, mark_invalid, no_default
 from frontdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -129,12 +129,17 @@ class EnrolDialog(QDialog):
         self._timer.setSingleShot(True)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self.request_check)
+        self._first_field = self.edits["phone"]
         if phone:
             self.edits["phone"].setText(phone)
             self._touch("phone")
-            self.edits["first_name"].setFocus()
-        else:
-            self.edits["phone"].setFocus()
+            self._first_field = self.edits["first_name"]
+        self._first_field.setFocus()
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        self.activateWindow()
+        self._first_field.setFocus()
 
     def draft(self) -> EnrolmentDraft:
         return EnrolmentDraft(**{key: edit.text() for key, edit in self.edits.items()},
@@ -210,10 +215,15 @@ class EnrolDialog(QDialog):
         confirm = self.new_person.isChecked()
         staff_id = self.signed_in.id if self.signed_in else None
         enrolment = self.services.enrolment
-        self.runner.run_db(lambda: enrolment.enrol(draft, staff_id, confirm_duplicates=confirm),
-                           self._enrolled, self._failed)
+        self.runner.run_db(
+            lambda: refusal_as_value(lambda: enrolment.enrol(draft, staff_id, confirm_duplicates=confirm),
+                                      EnrolmentRefused),
+            self._enrolled, self._failed)
 
-    def _enrolled(self, member: EnrolledMember) -> None:
+    def _enrolled(self, member: EnrolledMember | EnrolmentRefused) -> None:
+        if isinstance(member, EnrolmentRefused):
+            self._failed(member)
+            return
         self._busy = False
         self.result_member = member
         self.enrolled.emit(member)

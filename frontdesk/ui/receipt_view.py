@@ -58,6 +58,7 @@ class ReceiptView(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Background")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = text
         self.sale_id = sale_id
         layout = QVBoxLayout(self)
@@ -79,8 +80,8 @@ class ReceiptView(QWidget):
         self.text_view = QPlainTextEdit(text)
         self.text_view.setReadOnly(True)
         self.text_view.setFont(receipt_font())
-        self.text_view.setMinimumWidth(460)
-        self.text_view.setMaximumWidth(560)
+        self.text_view.setMinimumWidth(520)
+        self.text_view.setMaximumWidth(600)
         self.text_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         body.addWidget(self.text_view)
         body.addStretch(1)

@@ -36,7 +36,15 @@ from frontdesk.services.checkout import (
     SaleSummary,
 )
 from frontdesk.services.staff import StaffInfo
-from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, card, mark_invalid, money_edit, no_default
+from frontdesk.ui.checkout_dialog import (
+    DIALOG_STYLE,
+    FieldError,
+    refusal_as_value,
+    card,
+    mark_invalid,
+    money_edit,
+    no_default,
+)
 from frontdesk.ui.receipt_view import ReceiptView
 from frontdesk.ui.tasks import TaskRunner
 
@@ -66,7 +74,8 @@ class VoidDialog(QDialog):
         self._busy = False
         self.setWindowTitle("Void or refund a sale")
         self.setStyleSheet(DIALOG_STYLE)
-        self.resize(720, 640)
+        self.resize(720, 700)
+        self.setMinimumSize(640, 680)  # room for a wrapped effect and a shortfall warning without clipping
 
         self.pages = QStackedWidget()
         outer = QVBoxLayout(self)
@@ -74,10 +83,11 @@ class VoidDialog(QDialog):
         outer.addWidget(self.pages)
         self.form = QWidget()
         self.form.setObjectName("Background")
+        self.form.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.pages.addWidget(self.form)
         layout = QVBoxLayout(self.form)
-        layout.setContentsMargins(18, 14, 18, 14)
-        layout.setSpacing(10)
+        layout.setContentsMargins(18, 12, 18, 12)
+        layout.setSpacing(8)
         title = QLabel("Void or refund a sale")
         title.setObjectName("MemberName")
         layout.addWidget(title)
@@ -245,13 +255,12 @@ class VoidDialog(QDialog):
             self.effect_label.setText("")
             self._quote = None
             return
-        points = f"+{sale.points_earned:,} pts"
-        if sale.points_redeemed:
-            points += f", −{sale.points_redeemed:,} redeemed"
-        status = STATUS_WORDS.get(sale.status, sale.status)
+        facts = [f"−{sale.points_redeemed:,} pts redeemed"] if sale.points_redeemed else []
+        facts.append(STATUS_WORDS.get(sale.status, sale.status))
+        if sale.provisional:
+            facts.append("provisional (redeemed offline)")
         self.sale_label.setText(f"<b>{sale.receipt_no}</b> · {sale.describe(self.settings)}<br>"
-                                f"<span style='color:#616e7c'>{points} · {status}"
-                                f"{' · provisional' if sale.provisional else ''}</span>")
+                                f"<span style='color:#616e7c'>{' · '.join(facts)}</span>")
         self.request_quote()
         if not self.reason_edit.text():
             self.reason_edit.setFocus()
@@ -284,8 +293,10 @@ class VoidDialog(QDialog):
         void = self.void_radio.isChecked()
         amount = self.amount_edit.text()
         checkout = self.services.checkout
-        self.runner.run_db(lambda: checkout.quote_reversal(sale_id, void=void, amount=amount),
-                           lambda quote: self._show_quote(seq, quote), self._quote_failed)
+        self.runner.run_db(
+            lambda: refusal_as_value(lambda: checkout.quote_reversal(sale_id, void=void, amount=amount),
+                                      ReversalRefused),
+            lambda quote: self._show_quote(seq, quote), self._quote_failed)
 
     def _quote_failed(self, error: BaseException) -> None:
         if isinstance(error, ReversalRefused):
@@ -295,8 +306,11 @@ class VoidDialog(QDialog):
             self.general_error.show_message("The effect could not be computed (database error)")
         self.quote_ready.emit(None)
 
-    def _show_quote(self, seq: int, quote: ReversalQuote) -> None:
+    def _show_quote(self, seq: int, quote: ReversalQuote | ReversalRefused) -> None:
         if seq != self._seq:
+            return
+        if isinstance(quote, ReversalRefused):
+            self._quote_failed(quote)
             return
         self._quote = quote
         self.find_error.show_message(quote.errors.get("sale"))
@@ -350,11 +364,15 @@ class VoidDialog(QDialog):
         requested_by = self.signed_in.id if self.signed_in else None
         checkout = self.services.checkout
         self.runner.run_db(
-            lambda: checkout.reverse(sale_id, void=void, amount=amount, manager_id=manager_id, manager_pin=pin,
-                                     reason=reason, requested_by=requested_by),
+            lambda: refusal_as_value(
+                lambda: checkout.reverse(sale_id, void=void, amount=amount, manager_id=manager_id, manager_pin=pin,
+                                         reason=reason, requested_by=requested_by), ReversalRefused),
             self._done, self._failed)
 
-    def _done(self, result: ReversalResult) -> None:
+    def _done(self, result: ReversalResult | ReversalRefused) -> None:
+        if isinstance(result, ReversalRefused):
+            self._failed(result)
+            return
         self._busy = False
         self.result = result
         view = ReceiptView.for_reversal(result)
