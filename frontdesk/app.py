@@ -42,6 +42,7 @@ def prepare_database(settings: Settings) -> None:
 
 def build_window(settings: Settings):  # type: ignore[no-untyped-def]
     """The main window with its services, for the app and for tests."""
+    from frontdesk.services.checkout import build_counter_services
     from frontdesk.services.lookup import LookupService
     from frontdesk.store import make_engine
     from frontdesk.ui.main_window import MainWindow
@@ -49,8 +50,11 @@ def build_window(settings: Settings):  # type: ignore[no-untyped-def]
 
     engine = make_engine(settings.database_path)
     lookup = LookupService(engine, region=settings.phone_region)
+    # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
+    counter = build_counter_services(engine, settings, lookup.search_service)
+    lookup.programme = counter.programmes
     runner = TaskRunner()
-    window = MainWindow(settings, lookup, runner)
+    window = MainWindow(settings, lookup, runner, counter=counter)
     runner.setParent(window)
     return window
 
@@ -70,6 +74,7 @@ def run_app(args: argparse.Namespace) -> int:
     if settings.demo:
         window.statusBar().showMessage(f"Demo mode · {settings.database_path}", 8000)
     window.show()
+    window.lock()  # sign-in at start: every sale is recorded against whoever signs in
     code = app.exec()
     window.runner.shutdown(wait=False)
     return code

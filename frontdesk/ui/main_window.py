@@ -3,6 +3,10 @@
 Keyboard first: the box has focus at start; typing searches as you go (off the GUI thread, stale answers dropped);
 Up/Down move through the hits, Enter opens the selected or the only hit, Esc clears. A USB barcode scanner is a
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
+
+Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
+new member, F9 void or refund a sale (or double-click a recent visit), Ctrl+L lock. Each needs someone signed in;
+the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QStatusBar,
     QVBoxLayout,
@@ -25,7 +30,9 @@ from PySide6.QtWidgets import (
 
 from frontdesk.config import Settings
 from frontdesk.search import SearchResult
+from frontdesk.services.checkout import CounterServices
 from frontdesk.services.lookup import LookupService, MemberView
+from frontdesk.services.staff import StaffInfo
 from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
@@ -38,13 +45,22 @@ TYPING_PAUSE_MS = 60  # long enough to skip keystrokes mid-word, short enough to
 class MainWindow(QMainWindow):
     member_opened = Signal(int)  # a member is on screen (tests and the checkout listen)
     search_finished = Signal(object)  # SearchResult shown
+    staff_changed = Signal(object)  # StaffInfo signed in, or None when locked
+    dialog_opened = Signal(object)  # a counter dialog (checkout, enrolment, void) is on screen
 
     def __init__(self, settings: Settings, lookup: LookupService, runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, counter: CounterServices | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.lookup = lookup
         self.runner = runner
+        self.counter = counter
+        self.staff: StaffInfo | None = None
+        self.current_view: MemberView | None = None
+        self.checkout_dialog = None
+        self.enrol_dialog = None
+        self.void_dialog = None
+        self._after_sign_in: Callable[[], None] | None = None
         self._search_seq = 0
         self._shown_seq = 0
         self._open_when_ready = False
@@ -84,6 +100,11 @@ class MainWindow(QMainWindow):
         self.results_view.activated.connect(lambda index: self.open_member_row(index.row()))
         self.results_view.clicked.connect(lambda index: self.open_member_row(index.row()))
         left.addWidget(self.results_view, 1)
+        if counter is not None:
+            self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
+            self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.enrol_button.clicked.connect(self.open_enrolment)
+            left.addWidget(self.enrol_button)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setFixedWidth(430)
@@ -116,6 +137,9 @@ class MainWindow(QMainWindow):
 
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
         QShortcut(QKeySequence("F3"), self, activated=self.focus_search)
+        self.sign_in = None
+        if counter is not None:
+            self._install_counter(counter)
         self.search_box.setFocus()
 
     # --- search ----------------------------------------------------------------------------------------------
@@ -224,6 +248,7 @@ class MainWindow(QMainWindow):
         if view is None:
             self.hint_label.setText("That member is no longer in the local cache")
             return
+        self.current_view = view
         self.member_panel.show_member(view)
         self.stack.setCurrentWidget(self.member_panel)
         self.member_opened.emit(view.profile.id)
@@ -237,3 +262,137 @@ class MainWindow(QMainWindow):
     def refresh_member(self) -> None:
         if self.member_panel.member_id is not None and self.stack.currentWidget() is self.member_panel:
             self.open_member(self.member_panel.member_id)
+
+    # --- counter actions: staff, checkout, enrolment, voids --------------------------------------------------
+    def _install_counter(self, counter: CounterServices) -> None:
+        from frontdesk.ui.sign_in import SignInPanel
+
+        self.staff_label = QLabel("Nobody signed in")
+        self.statusBar().addPermanentWidget(self.staff_label)
+        self.lock_button = QPushButton("Lock  (Ctrl+L)")
+        self.lock_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.lock_button.clicked.connect(self.lock)
+        self.statusBar().addPermanentWidget(self.lock_button)
+        self.sign_in = SignInPanel(counter.staff, self.runner, self)
+        self.sign_in.signed_in.connect(self._signed_in)
+        QShortcut(QKeySequence("F2"), self, activated=self.new_sale_for_current)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
+        QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
+        QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
+        self.member_panel.new_sale_requested.connect(self.open_checkout)
+        self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
+
+    @property
+    def locked(self) -> bool:
+        return self.sign_in is not None and self.sign_in.isVisible()
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        if self.sign_in is not None:
+            self.sign_in.setGeometry(self.rect())
+
+    def lock(self) -> None:
+        """Hide everything behind the sign-in panel; whoever signs in next is the staff on the next sale."""
+        if self.sign_in is None:
+            return
+        previous = self.staff
+        self.staff = None
+        self.staff_label.setText("Locked")
+        self.staff_changed.emit(None)
+        self.sign_in.setGeometry(self.rect())
+        self.sign_in.start(locked_by=previous)
+
+    def _signed_in(self, staff: StaffInfo) -> None:
+        self.staff = staff
+        self.staff_label.setText(f"Signed in: {staff.name} ({staff.role})")
+        self.staff_changed.emit(staff)
+        pending, self._after_sign_in = self._after_sign_in, None
+        if pending is not None:
+            pending()
+        else:
+            self.focus_search()
+
+    def _with_staff(self, action: Callable[[], None]) -> None:
+        """Run `action` now if someone is signed in, else right after they sign in."""
+        if self.sign_in is None or self.locked:
+            return
+        if self.staff is None:
+            self._after_sign_in = action
+            self.sign_in.setGeometry(self.rect())
+            self.sign_in.start(message="Sign in to record sales, enrol members and approve voids.")
+            return
+        action()
+
+    def new_sale_for_current(self) -> None:
+        if self.locked:
+            return
+        if self.current_view is None or self.stack.currentWidget() is not self.member_panel:
+            self.hint_label.setText("Open the member first: scan their code or type their phone, then F2")
+            self.focus_search()
+            return
+        self.open_checkout(self.current_view.profile.id)
+
+    def open_checkout(self, member_id: int) -> None:
+        self._with_staff(lambda: self.open_member(member_id, after=self._show_checkout))
+
+    def _show_checkout(self, view: MemberView) -> None:
+        from frontdesk.ui.checkout_dialog import CheckoutDialog
+
+        assert self.counter is not None
+        dialog = CheckoutDialog(self.settings, self.counter, self.runner, view, self.staff, self)
+        dialog.finished.connect(self._dialog_closed)
+        dialog.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))
+        self.checkout_dialog = dialog
+        dialog.open()
+        self.dialog_opened.emit(dialog)
+
+    def _dialog_closed(self, _code: int = 0) -> None:
+        """Back from a counter dialog: the member's figures changed, and the keyboard belongs to the search box."""
+        self.refresh_member()
+        self.activateWindow()
+        self.search_box.setFocus()
+
+    def open_enrolment(self) -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.enrol_dialog import EnrolDialog
+
+            assert self.counter is not None
+            typed = self.search_box.text().strip()
+            phone = typed if typed and not self.results_model.rowCount() and any(ch.isdigit() for ch in typed) else ""
+            dialog = EnrolDialog(self.settings, self.counter, self.runner, phone=phone, signed_in=self.staff,
+                                 parent=self)
+            dialog.enrolled.connect(lambda member: self.open_member(member.member_id))
+            dialog.open_member_requested.connect(self.open_member)
+            dialog.finished.connect(lambda _code: (self.activateWindow(), self.search_box.setFocus()))
+            self.enrol_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    def open_void(self, sale_id: int | None = None, receipt_no: str = "") -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.void_dialog import VoidDialog
+
+            assert self.counter is not None
+            member_id = self.current_view.profile.id if self.current_view is not None else None
+            dialog = VoidDialog(self.settings, self.counter, self.runner, sale_id=sale_id, receipt_no=receipt_no,
+                                member_id=member_id, signed_in=self.staff, parent=self)
+            dialog.finished.connect(self._dialog_closed)
+            self.void_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    def _visit_double_clicked(self, row: int, _column: int) -> None:
+        view = self.current_view
+        if view is None or not 0 <= row < len(view.profile.recent):
+            return
+        self.open_void(receipt_no=view.profile.recent[row].receipt_no)
