@@ -382,15 +382,9 @@ class CheckoutService:
                 earlier = _summary(session, row)
                 errors["receipt_no"] = f"Receipt {receipt_no} is already recorded: {earlier.describe(self.settings)}"
 
-        staff_code = ""
-        if draft.staff_id is None:
+        staff_row = session.get(Staff, draft.staff_id) if draft.staff_id is not None else None
+        if staff_row is None or not staff_row.active:
             errors["staff"] = "Pick who served the customer"
-        else:
-            staff_row = session.get(Staff, draft.staff_id)
-            if staff_row is None or not staff_row.active:
-                errors["staff"] = "Pick who served the customer"
-            else:
-                staff_code = staff_row.code
 
         now = self.clock()
         occurred_at = draft.occurred_at or now

@@ -3,8 +3,6 @@ new balance; a manager voids it with a PIN and the balance is back. Plus enrolme
 real database file; screenshots of every screen go to tests/screenshots/."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
