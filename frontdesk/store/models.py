@@ -297,7 +297,7 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[Any] = mapped_column(JSONText)
+    response: Mapped[Any | None] = mapped_column(JSONText)  # the server's answer once delivered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -341,7 +341,7 @@ class InboundInvoice(Base):
     outlet_code: Mapped[str] = mapped_column(String(32), default="")
     receipt_no: Mapped[str] = mapped_column(String(64), default="")
     profile: Mapped[str] = mapped_column(String(64), default="")
-    extracted: Mapped[Any] = mapped_column(JSONText)
+    extracted: Mapped[Any | None] = mapped_column(JSONText)  # None when the mail could not be parsed
     status: Mapped[str] = mapped_column(String(16), default="review")  # queued | review | duplicate | conflict
     reason: Mapped[str] = mapped_column(Text, default="")
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))

@@ -64,7 +64,11 @@ class SearchResultDelegate(QStyledItemDelegate):
         painter.fillRect(option.rect, QColor("#dbe7fb") if selected else QColor("white"))
         rect = option.rect.adjusted(12, 6, -12, -6)
         name_font = QFont(option.font)
-        name_font.setPointSizeF(option.font.pointSizeF() * 1.1)
+        # The style sheet sizes fonts in pixels, so the point size is -1 here: scale whichever one is set.
+        if option.font.pixelSize() > 0:
+            name_font.setPixelSize(round(option.font.pixelSize() * 1.1))
+        else:
+            name_font.setPointSizeF(option.font.pointSizeF() * 1.1)
         name_font.setWeight(QFont.Weight.DemiBold)
         painter.setFont(name_font)
         painter.setPen(QColor("#1f2933"))

@@ -38,6 +38,11 @@ def test_database_from_release_0001_upgrades_in_place_with_its_data(tmp_path):
     engine = make_engine(db)
     with session_factory(engine)() as session, session.begin():
         add_member(session, MemberFields(first_name="Zoë", last_name="Quah", phone_raw="9000 0001"), "SG")
+    # 0002: an undelivered outbox entry has no response yet.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO outbox(idempotency_key, kind, partition_key, payload, status, attempts, created_at) "
+            "VALUES ('k1', 'sale', 'member:1', '{}', 'pending', 0, '2026-11-23T00:00:00+00:00')")
     service = SearchService(engine)
     assert [h.name for h in service.search("quah zoe").hits] == ["Zoë Quah"]
     assert service.search("+65 9000 0001").hits[0].match == "phone"
