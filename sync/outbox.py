@@ -200,6 +200,7 @@ class OutboxWorker:
         self._streak_lock = threading.Lock()
         self.paused_reason: str | None = None  # authentication problem, shown to the user
         self.failed_runs = 0  # consecutive runs that reached nobody (run_forever's offline backoff)
+        self._force_seen: set[int] | None = None
         self._wake = threading.Event()
 
     # --- public ---------------------------------------------------------------------------------------------
@@ -207,8 +208,11 @@ class OutboxWorker:
         """Something new was queued (or a manager pressed Retry): run without waiting for the timer."""
         self._wake.set()
 
-    def run_once(self, max_seconds: float | None = None) -> DrainReport:
-        """Deliver every entry that is due now (and whatever becomes due while doing so); return what happened."""
+    def run_once(self, max_seconds: float | None = None, *, force: bool = False) -> DrainReport:
+        """Deliver every entry that is due now (and whatever becomes due while doing so); return what happened.
+
+        `force` ("sync now"): entries waiting out a backoff are tried too, each at most once in this run.
+        """
         started = time.perf_counter()
         report = DrainReport()
         self._halt.clear()
@@ -219,6 +223,7 @@ class OutboxWorker:
             report.rate_limited_until = self._not_before
             report.elapsed = time.perf_counter() - started
             return report
+        self._force_seen = set() if force else None
         reached_server = False
         with ThreadPoolExecutor(max_workers=max(1, self.options.threads), thread_name_prefix="outbox") as pool:
             while not self._halt.is_set():
@@ -251,6 +256,7 @@ class OutboxWorker:
         elif reached_server or report.attempted:
             self.failed_runs = 0
         report.elapsed = time.perf_counter() - started
+        self._force_seen = None
         return report
 
     def next_due_at(self) -> datetime | None:
@@ -357,7 +363,11 @@ class OutboxWorker:
             if status != "pending":
                 blocked.add(key)
                 continue
-            if next_at is not None and next_at > now:
+            forced = self._force_seen
+            if forced is not None and entry_id in forced:
+                blocked.add(key)
+                continue
+            if next_at is not None and next_at > now and forced is None:
                 blocked.add(key)
                 if key not in chosen and (next_due is None or next_at < next_due):
                     next_due = next_at
@@ -368,6 +378,9 @@ class OutboxWorker:
                 continue
             ids.append(entry_id)
             total += 1
+        forced = self._force_seen
+        if forced is not None:
+            forced.update(entry_id for ids in chosen.values() for entry_id in ids)
         return {key: ids for key, ids in chosen.items() if ids}, next_due
 
     def _originals(self, conn: Connection, rows: Iterable[Any]) -> dict[int, tuple[str | None, str | None]]:

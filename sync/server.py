@@ -14,7 +14,8 @@ Contract choices where the public material is silent (all marked [GUESS] in the 
 - A sale's lines come from `item_data_json` (`name, sku, category, quantity, unit_amount, total_amount`, and
   optionally our `discount`, `tax`, `service_charge` per line). `discount` on the bill is a bill discount; bill-level
   `tax` and `service_charge` are spread over lines in proportion to their net amounts. `sales_mode` (our extension)
-  defaults to "counter"; the outlet is `custom_store_code` or `custom_store_id`.
+  defaults to "counter"; the outlet is `custom_store_code` or `custom_store_id` (without either, the first outlet
+  the programme lets earn stands in for the business's default store).
 - A repeated `(store, transaction_no)` purchase is refused with HTTP 400 on `transaction_no`.
 - `Idempotency-Key` on a POST: the same key with the same input replays the first successful answer; the same key
   with different input is refused with HTTP 422. Failed requests change nothing and are not recorded.
@@ -251,6 +252,9 @@ class LoyaltyServer:
         self.faults = config.faults
         self._rng = random.Random(config.faults.seed)
         self.programme_etag = self._compute_etag()
+        # A purchase sent without a store is priced at the business's default store, as Eber books it.
+        self.default_store = sorted(self.programme.earning.outlets)[0].upper() if self.programme.earning.outlets \
+            else "DEFAULT"
         self.seed()
 
     # -- seeding -------------------------------------------------------------------------------------------------
@@ -535,7 +539,7 @@ class LoyaltyServer:
                      service_charge=services[i])
             for i, line in enumerate(lines)
         )
-        draft = SaleDraft(outlet=store or "", sales_mode=inputs.text("sales_mode") or "counter",
+        draft = SaleDraft(outlet=store or self.default_store, sales_mode=inputs.text("sales_mode") or "counter",
                           occurred_at=occurred, currency=currency, lines=sale_lines,
                           tips=Money.zero(currency), bill_discount=discount)
         standing = MemberStanding(tier_code=user["tier_code"], points_balance=user["points"])

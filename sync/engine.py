@@ -1,0 +1,306 @@
+"""The sync engine: one loop that probes the server, drains the outbox and pulls, and reports a `SyncStatus`.
+
+Qt-free. `frontdesk.ui.sync_status.SyncController` runs `run_forever` on a worker thread and turns the status
+callbacks into signals. Everything the GUI may ask for (refresh a member, list entries, retry, discard) is a plain
+method that does its own I/O, to be called off the GUI thread.
+
+    engine = build_engine(settings)                  # API key from the OS keyring (frontdesk.secrets)
+    engine.run_forever(stop_event, on_status=print)  # until stop_event is set
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from frontdesk.store.db import make_read_engine, open_database
+from frontdesk.store.models import Member, OutboxEntry, Sale
+from sync.client import ApiConfig, LoyaltyClient
+from sync.errors import ApiError, AuthError, BadResponse, NetworkError, RateLimited, ServerError, summarise
+from sync.outbox import OutboxWorker, WorkerOptions, discard_entry, retry_entry
+from sync.pull import MemberRefresh, Puller, PullError
+from sync.status import NOT_CONFIGURED, OFFLINE, Connectivity, SyncStatus, read_queue_stats
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    probe_interval: float = 15.0  # seconds between probes while nothing else proves the server is there
+    failures_to_offline: int = 3  # consecutive failed probes/deliveries before showing "Offline"
+    programme_interval: float = 900.0
+    members_interval: float = 300.0
+    status_interval: float = 5.0  # how often the queue figures are re-read for the status bar
+    worker: WorkerOptions = field(default_factory=WorkerOptions)
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One row of the sync panel."""
+
+    id: int
+    kind: str
+    status: str  # pending | parked
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    member_name: str
+    receipt_no: str | None
+    total_minor: int | None
+    currency: str | None
+    waiting_behind: int | None  # id of the parked/retrying entry this one waits for (same member), if any
+
+    @property
+    def kind_label(self) -> str:
+        return {"sale": "Sale", "void": "Void", "refund": "Refund", "enrol": "New member",
+                "adjust": "Points adjustment", "redeem": "Redemption"}.get(self.kind, self.kind)
+
+
+class SyncEngine:
+    def __init__(self, db_engine: Engine, client: LoyaltyClient | None, *, region: str = "SG",
+                 currency: str = "SGD", options: EngineOptions | None = None) -> None:
+        self.db = db_engine
+        self.read_db = make_read_engine(db_engine.url.database or "")
+        self.client = client
+        self.options = options or EngineOptions()
+        self.connectivity = Connectivity(self.options.failures_to_offline)
+        self.worker = (OutboxWorker(db_engine, client, options=self.options.worker, read_engine=self.read_db)
+                       if client is not None else None)
+        self.puller = Puller(db_engine, client, region=region, currency=currency) if client is not None else None
+        self._wake = threading.Event()
+        self._last_probe = 0.0
+        self._last_programme = 0.0
+        self._last_members = 0.0
+        self._last_error: str | None = None
+        self._syncing = False
+        self._status = SyncStatus(connectivity=NOT_CONFIGURED if client is None else "unknown")
+
+    @property
+    def configured(self) -> bool:
+        return self.client is not None
+
+    # --- the loop -------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """New entries were queued, or a manager asked for a retry: do not wait for the timer."""
+        self._wake.set()
+        if self.worker is not None:
+            self.worker.wake()
+
+    def run_forever(self, stop_event: threading.Event,
+                    on_status: Callable[[SyncStatus], None] | None = None) -> None:
+        while not stop_event.is_set():
+            try:
+                pause = self.tick(on_status)
+            except Exception:  # noqa: BLE001 - the sync thread must outlive a database or programming hiccup
+                log.exception("sync tick failed")
+                pause = self.options.probe_interval
+            self._sleep(stop_event, pause, on_status)
+
+    def _sleep(self, stop_event: threading.Event, seconds: float,
+               on_status: Callable[[SyncStatus], None] | None) -> None:
+        deadline = time.monotonic() + seconds
+        next_status = time.monotonic() + self.options.status_interval
+        while not stop_event.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if self._wake.wait(timeout=min(deadline, next_status) - now):
+                self._wake.clear()
+                return
+            if time.monotonic() >= next_status and on_status is not None:
+                # The age of the oldest entry grows while we sleep; keep the status bar honest.
+                on_status(self.status())
+                next_status = time.monotonic() + self.options.status_interval
+
+    def tick(self, on_status: Callable[[SyncStatus], None] | None = None) -> float:
+        """One pass: probe if due, deliver what is due, pull if due. Returns seconds until the next pass."""
+        if self.client is None or self.worker is None:
+            self._publish(on_status)
+            return self.options.status_interval
+        now = time.monotonic()
+        if self.connectivity.state != "online" or now - self._last_probe >= self.options.probe_interval \
+                or self.connectivity.auth_problem:
+            self.probe()
+        if self.connectivity.state == OFFLINE or self.connectivity.auth_problem:
+            self._publish(on_status)
+            return self.options.probe_interval
+        self._syncing = True
+        self._publish(on_status)
+        try:
+            report = self.worker.run_once()
+        finally:
+            self._syncing = False
+        if report.auth_error:
+            self.connectivity.record_auth_failure(report.auth_error)
+        elif report.network_error and not report.delivered:
+            self.connectivity.record_failure(report.network_error)
+        elif report.delivered or report.parked:
+            self.connectivity.record_success()
+        if report.last_error:
+            self._last_error = report.last_error
+        elif report.delivered:
+            self._last_error = None
+        if self.connectivity.state == "online" and not self.connectivity.auth_problem:
+            self._pull_if_due()
+        self._publish(on_status)
+        return self.worker.seconds_until_next_run(report)
+
+    def probe(self) -> bool:
+        """A cheap authenticated request; feeds the online/offline decision. True when the server answered."""
+        if self.client is None:
+            return False
+        self._last_probe = time.monotonic()
+        try:
+            latency = self.client.probe()
+        except AuthError as error:
+            self.connectivity.record_auth_failure(summarise(error))
+            return True
+        except (NetworkError, BadResponse, ServerError, RateLimited) as error:
+            self.connectivity.record_failure(summarise(error))
+            return False
+        except ApiError as error:
+            # The server answered (e.g. 404 on a server without the probe path): it is reachable.
+            log.info("probe answered with %s", summarise(error))
+            latency = None
+        came_back = self.connectivity.record_success(latency)
+        if came_back and self.worker is not None:
+            self.worker.failed_runs = 0
+            self.worker.wake()
+        return True
+
+    def _pull_if_due(self) -> None:
+        assert self.puller is not None
+        now = time.monotonic()
+        if now - self._last_programme >= self.options.programme_interval:
+            self._last_programme = now
+            try:
+                self.puller.pull_programme()
+            except (ApiError, PullError) as error:
+                log.warning("programme pull failed: %s", summarise(error))
+        if now - self._last_members >= self.options.members_interval:
+            self._last_members = now
+            try:
+                result = self.puller.pull_members()
+                if result.created or result.updated:
+                    log.info("member pull: %s new, %s updated", result.created, result.updated)
+            except ApiError as error:
+                log.warning("member pull failed: %s", summarise(error))
+
+    def _publish(self, on_status: Callable[[SyncStatus], None] | None) -> None:
+        status = self.status()
+        if on_status is not None:
+            on_status(status)
+
+    # --- what the GUI asks for (call off the GUI thread) ----------------------------------------------------
+    def status(self) -> SyncStatus:
+        stats = read_queue_stats(self.read_db)
+        if self.client is None:
+            base = SyncStatus(connectivity=NOT_CONFIGURED)
+        else:
+            paused = self.worker._not_before if self.worker is not None else None
+            base = SyncStatus(connectivity=self.connectivity.state, auth_problem=self.connectivity.auth_problem,
+                              last_error=self._last_error or self.connectivity.last_failure,
+                              last_success_at=self.connectivity.last_success_at, syncing=self._syncing,
+                              paused_until=paused if paused and paused > utc_now() else None)
+        status = replace(base.with_queue(stats), checked_at=utc_now())
+        self._status = status
+        return status
+
+    def refresh_member(self, member_id: int) -> MemberRefresh | None:
+        """Refresh one member from the server on lookup; None when offline or not configured."""
+        if self.puller is None or self.connectivity.state == OFFLINE:
+            return None
+        try:
+            result = self.puller.refresh_member(member_id)
+        except (NetworkError, BadResponse, ServerError) as error:
+            self.connectivity.record_failure(summarise(error))
+            return None
+        except AuthError as error:
+            self.connectivity.record_auth_failure(summarise(error))
+            return None
+        except ApiError as error:
+            log.warning("member refresh failed: %s", summarise(error))
+            return None
+        self.connectivity.record_success()
+        return result
+
+    def entries(self, limit: int = 500) -> list[EntryView]:
+        """Pending and parked entries, oldest first, with what each one waits for."""
+        with Session(self.read_db) as session:
+            rows = session.execute(
+                select(OutboxEntry, Sale.receipt_no, Sale.total_minor, Sale.currency, Member.display_name,
+                       Member.first_name, Member.last_name)
+                .outerjoin(Sale, Sale.id == OutboxEntry.sale_id)
+                .outerjoin(Member, Member.id == OutboxEntry.member_id)
+                .where(OutboxEntry.status.in_(("pending", "parked")))
+                .order_by(OutboxEntry.id).limit(limit)
+            ).all()
+        blocker: dict[str, int] = {}
+        views: list[EntryView] = []
+        now = utc_now()
+        for entry, receipt_no, total, currency, display, first, last in rows:
+            key = entry.partition_key or f"entry:{entry.id}"
+            waiting = blocker.get(key)
+            if waiting is None and (entry.status == "parked" or
+                                    (entry.next_attempt_at is not None and entry.next_attempt_at > now)):
+                blocker[key] = entry.id
+            views.append(EntryView(
+                id=entry.id, kind=entry.kind, status=entry.status, created_at=entry.created_at,
+                attempts=entry.attempts, next_attempt_at=entry.next_attempt_at, last_error=entry.last_error,
+                member_name=(display or f"{first or ''} {last or ''}".strip() or "—"), receipt_no=receipt_no,
+                total_minor=total, currency=currency, waiting_behind=waiting))
+        return views
+
+    def retry(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        retry_entry(self.db, entry_id, staff_id, note=note)
+        self.wake()
+
+    def discard(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        discard_entry(self.db, entry_id, staff_id, note=note)
+        self.wake()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.read_db.dispose()
+
+
+def options_from_settings(settings: Any) -> EngineOptions:
+    interval = float(getattr(settings, "sync_interval_seconds", 15) or 15)
+    return EngineOptions(probe_interval=interval,
+                         worker=WorkerOptions(idle_interval=interval))
+
+
+def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine | None = None,
+                 options: EngineOptions | None = None) -> SyncEngine:
+    """A `SyncEngine` for `frontdesk.config.Settings`. The key comes from the keyring unless given (demo).
+
+    With no `api_url` configured, or no key to be found, the engine still reports the queue but sends nothing.
+    """
+    db = db_engine or open_database(settings.database_path)
+    client: LoyaltyClient | None = None
+    if settings.api_url:
+        if api_key is None:
+            from frontdesk.secrets import get_api_key
+
+            api_key = get_api_key(settings.api_key_name)
+        if api_key:
+            client = LoyaltyClient(ApiConfig(base_url=settings.api_url, api_key=api_key,
+                                             verify_tls=settings.verify_tls))
+        else:
+            log.warning("an API URL is configured but no API key was found (keyring entry %r or FRONTDESK_API_KEY);"
+                        " sync is off", settings.api_key_name)
+    return SyncEngine(db, client, region=settings.phone_region, currency=settings.currency,
+                      options=options or options_from_settings(settings))
