@@ -43,13 +43,14 @@ def prepare_database(settings: Settings) -> None:
 def build_window(settings: Settings):  # type: ignore[no-untyped-def]
     """The main window with its services, for the app and for tests."""
     from frontdesk.services.checkout import build_counter_services
-    from frontdesk.services.lookup import LookupService
+    from frontdesk.services.lookup import LookupService, scan_code_resolver
     from frontdesk.store import make_engine
     from frontdesk.ui.main_window import MainWindow
     from frontdesk.ui.tasks import TaskRunner
 
     engine = make_engine(settings.database_path)
-    lookup = LookupService(engine, region=settings.phone_region)
+    lookup = LookupService(engine, region=settings.phone_region,
+                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region))
     # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
     counter = build_counter_services(engine, settings, lookup.search_service)
     lookup.programme = counter.programmes
@@ -74,6 +75,9 @@ def run_app(args: argparse.Namespace) -> int:
     if settings.demo:
         window.statusBar().showMessage(f"Demo mode · {settings.database_path}", 8000)
     window.show()
+    from frontdesk.scan.frames import CameraSource
+
+    window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
     window.lock()  # sign-in at start: every sale is recorded against whoever signs in
     code = app.exec()
     window.runner.shutdown(wait=False)

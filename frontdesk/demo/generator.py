@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -88,6 +88,19 @@ def _email_local(first: str, last: str) -> str:
     return cleaned or "member"
 
 
+# Spend over the last 365 days that keeps each demo tier (the demo programme's thresholds, in cents). About one in
+# seven members has slipped below their tier's threshold, so the desk shows realistic downgrade warnings.
+_TIER_SPEND = {"CLASSIC": (0, 80_000), "SILVER": (80_000, 200_000), "GOLD": (200_000, 500_000),
+               "PLATINUM": (500_000, 800_000)}
+
+
+def _window_spend(tier: str, uniform: Callable[[], float]) -> int:
+    low, high = _TIER_SPEND[tier]
+    if low and uniform() < 0.15:
+        return int(low * (0.7 + 0.3 * uniform()))
+    return low + int(uniform() * (high - low))
+
+
 def generate_members(count: int, seed: int = 7, today: date | None = None) -> Iterator[DemoMember]:
     rng = random.Random(seed)
     uniform = rng.random
@@ -139,7 +152,7 @@ def generate_members(count: int, seed: int = 7, today: date | None = None) -> It
             birthday=birthday,
             notes=NOTES[below(len(NOTES))] if uniform() < 0.1 else "",
             qr_token=f"EB{rng.getrandbits(64):016X}",
-            window_spend_minor=below(400_000),
+            window_spend_minor=_window_spend(tier, uniform),
             visits_count=below(60),
         )
 

@@ -105,6 +105,14 @@ class MainWindow(QMainWindow):
             self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.enrol_button.clicked.connect(self.open_enrolment)
             left.addWidget(self.enrol_button)
+        from frontdesk.scan.codes import ScanCodeRules
+        from frontdesk.ui.scanner_view import ScannerPanel
+
+        self.scanner = ScannerPanel(
+            ScanCodeRules(card_key=settings.member_card_key or None, phone_region=settings.phone_region),
+            sound=settings.scan_sound, preview_visible=False)
+        self.scanner.code_scanned.connect(self.open_scanned)
+        left.addWidget(self.scanner)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setFixedWidth(430)
@@ -206,6 +214,8 @@ class MainWindow(QMainWindow):
         unique = result.unique
         if unique is not None and (current <= 0 or self.results_model.hit(current) == unique):
             self.open_member(unique.id)
+            if unique.match == "code":
+                self.search_box.clear()  # a scanned token means nothing to read; the member is on screen
         elif current >= 0:
             self.open_member_row(current)
 
@@ -259,6 +269,31 @@ class MainWindow(QMainWindow):
         log.error("could not load member: %s", error)
         self.hint_label.setText("Could not open that member; the database could not be read")
 
+    def open_scanned(self, code) -> None:  # type: ignore[no-untyped-def]
+        """A code read by the camera takes the same path as one typed by a USB scanner: search, then open."""
+        if not code.usable:
+            self.hint_label.setText(code.message)
+            return
+        self.search_box.setText(code.text)
+        self._open_when_ready = True
+        self._search_now()
+
+    def show_member_card(self, member_id: int) -> None:
+        from frontdesk.scan.codes import sign_member_card
+        from frontdesk.ui.member_card_dialog import MemberCardDialog
+
+        profile = self.member_panel.profile
+        if profile is None or profile.id != member_id:
+            return
+        if not profile.member_no:
+            self.hint_label.setText("This member has no member ID yet, so no card can be made")
+            return
+        token = sign_member_card(profile.member_no, self.settings.member_card_key)
+        dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
+        dialog.setModal(True)
+        dialog.show()
+        self._card_dialog = dialog
+
     def refresh_member(self) -> None:
         if self.member_panel.member_id is not None and self.stack.currentWidget() is self.member_panel:
             self.open_member(self.member_panel.member_id)
@@ -280,6 +315,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
         self.member_panel.new_sale_requested.connect(self.open_checkout)
+        self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
 
     @property

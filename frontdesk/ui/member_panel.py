@@ -151,6 +151,10 @@ class MemberPanel(QWidget):
 
     # --- content ---------------------------------------------------------------------------------------------
     @property
+    def profile(self):  # type: ignore[no-untyped-def]
+        return self._view.profile if self._view else None
+
+    @property
     def member_id(self) -> int | None:
         return self._view.profile.id if self._view else None
 

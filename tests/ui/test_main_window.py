@@ -140,3 +140,28 @@ def test_typing_fast_searches_once_per_pause_and_shows_the_final_text(qtbot, win
     qtbot.waitUntil(lambda: bool(results), timeout=3000)
     qtbot.wait(200)
     assert [r.query for r in results] == ["priya"]
+
+
+def test_a_member_card_held_up_to_the_camera_opens_the_member(qtbot, window, demo_db):
+    from frontdesk.scan.frames import ImageSequenceSource
+    from frontdesk.ui.resources import resources_dir
+
+    member_id = _member(demo_db, "member_no = 'M1000000'")[0]
+    window.scanner.set_preview_visible(True)
+    with qtbot.waitSignal(window.member_opened, timeout=8000) as opened:
+        window.scanner.start(ImageSequenceSource([resources_dir() / "scan" / "sample-member.png"], loop=True))
+    window.scanner.stop()
+    assert opened.args == [member_id]
+    save_screenshot(window, "main-window-camera-scan")
+
+
+def test_member_qr_card_can_be_shown_for_the_open_member(qtbot, window, demo_db):
+    member_id, name, *_ = _member(demo_db, "id = 7")
+    with qtbot.waitSignal(window.member_opened, timeout=3000):
+        window.open_member(member_id)
+    window.member_panel.card_button.click()
+    dialog = window._card_dialog
+    qtbot.waitExposed(dialog)
+    assert dialog.isVisible()
+    save_screenshot(dialog, "member-card-dialog")
+    dialog.close()
