@@ -227,8 +227,6 @@ class OutboxWorker:
         reached_server = False
         with ThreadPoolExecutor(max_workers=max(1, self.options.threads), thread_name_prefix="outbox") as pool:
             while not self._halt.is_set():
-                if max_seconds is not None and time.perf_counter() - started > max_seconds:
-                    break
                 runs = self._load_due_runs()
                 if not runs:
                     break
@@ -238,6 +236,8 @@ class OutboxWorker:
                 if self.on_progress is not None:
                     self.on_progress(report)
                 if round_report.attempted == 0:
+                    break
+                if max_seconds is not None and time.perf_counter() - started > max_seconds:
                     break
         if self._halt_reason is not None:
             kind, message = self._halt_reason
@@ -553,7 +553,8 @@ class OutboxWorker:
             raise ValidationError(
                 f"receipt {transaction_no} is already on the server for a different amount "
                 f"({record.get('amount')}, this sale {params.get('amount')})",
-                {"transaction_no": [f"already used on the server by another sale (amount {record.get('amount')})"]})
+                {"transaction_no": [f"already used on the server by a sale with a different amount "
+                                    f"({record.get('amount')}; this sale {params.get('amount')})"]})
         answer: dict[str, Any] = {"transaction_id": record.get("id"), "points": record.get("points"),
                                   "user_id": record.get("user_id"), "transaction": record, "resolved_duplicate": True}
         user_id = record.get("user_id")
@@ -571,10 +572,10 @@ class OutboxWorker:
         if not progress.get("voided"):
             if not server_tx:
                 if entry.original_status in ("discarded", "rejected"):
-                    raise ValidationError("the original sale never reached the server, so there is nothing to void",
-                                          {"original_sale_id": ["the original sale was not delivered"]})
-                raise ValidationError("the original sale has no server transaction id",
-                                      {"original_sale_id": ["no server transaction id for the original sale"]})
+                    reason = "the original sale never reached the server, so there is nothing to void"
+                else:
+                    reason = "the original sale has no server transaction id to void"
+                raise ValidationError(reason, {"original_sale_id": [reason]})
             form = _clean({k: v for k, v in (payload.get("params") or {}).items()})
             if payload.get("transaction_no") and "transaction_no" not in form:
                 form["transaction_no"] = payload["transaction_no"]

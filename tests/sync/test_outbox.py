@@ -1,0 +1,304 @@
+"""The outbox worker against the real reference server: delivery, order, exactly-once, parking, manager actions."""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from frontdesk.store.members import unsynced_points
+from frontdesk.store.models import AuditEntry, LedgerEntry, Member, MemberVoucher, OutboxEntry, Sale
+from sync.client import ApiConfig, LoyaltyClient
+from sync.outbox import EntryStateError, RetryPolicy, discard_entry, retry_entry
+from tests.sync.conftest import RunningServer, drain_until_empty, fast_worker
+from tests.sync.helpers import (
+    Line,
+    enrol_member,
+    member_ids,
+    outbox_statuses,
+    queue_adjust,
+    queue_sale,
+    queue_void,
+)
+
+
+def receipt() -> str:
+    return f"S-{uuid.uuid4().hex[:12]}"
+
+
+def entry(engine: Engine, entry_id: int) -> OutboxEntry:
+    with Session(engine) as session:
+        row = session.get(OutboxEntry, entry_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def sale(engine: Engine, sale_id: int) -> Sale:
+    with Session(engine) as session:
+        row = session.get(Sale, sale_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def ledger_statuses(engine: Engine, sale_id: int) -> list[str]:
+    with Session(engine) as session:
+        return list(session.scalars(select(LedgerEntry.status).where(LedgerEntry.sale_id == sale_id)))
+
+
+def test_a_sale_is_delivered_and_the_server_balance_wins(server: RunningServer, counter: Engine) -> None:
+    member_id = member_ids(counter, 5)[3]
+    sale_id, entry_id = queue_sale(counter, member_id, receipt(), points_estimate=999)
+    with Session(counter) as session:
+        assert unsynced_points(session, member_id) == 999
+    report = fast_worker(counter, server.client()).run_once()
+    assert report.delivered == 1 and report.by_kind["sale"] == 1
+    done = entry(counter, entry_id)
+    assert done.status == "done" and done.attempts == 1 and done.delivered_at is not None
+    synced = sale(counter, sale_id)
+    assert synced.status == "synced" and synced.server_transaction_id == str(done.response["transaction_id"])
+    assert synced.server_points == done.response["points"] >= 68 + 20  # S$68 at 1 pt/S$1 (tier ×) + visit bonus
+    assert ledger_statuses(counter, sale_id) == ["confirmed"]
+    with Session(counter) as session:
+        member = session.get(Member, member_id)
+        assert member is not None and member.points_balance == done.response["point_balance"]
+        assert unsynced_points(session, member_id) == 0
+    server_user = server.client().user_show(user_id=member.server_id)
+    assert server_user["points"][0]["points"] == member.points_balance
+
+
+def test_order_is_kept_within_each_member(server: RunningServer, counter: Engine) -> None:
+    members = member_ids(counter, 8)
+    queued: dict[int, list[str]] = {m: [] for m in members}
+    rng = random.Random(3)
+    for _ in range(60):
+        member_id = rng.choice(members)
+        number = receipt()
+        queue_sale(counter, member_id, number)
+        queued[member_id].append(number)
+    fast_worker(counter, server.client(), threads=4, run_length=3).run_once()
+    assert outbox_statuses(counter) == {"done": 60}
+    numbers = {n for ns in queued.values() for n in ns}
+    delivered = [t for t in server.transactions() if t["transaction_no"] in numbers]
+    for member_id, expected in queued.items():
+        server_id = 100000 + member_id - 1
+        assert [t["transaction_no"] for t in delivered if t["user_id"] == server_id] == expected
+
+
+def test_void_follows_its_sale_and_restores_a_voucher(server: RunningServer, counter: Engine) -> None:
+    member_id = 6  # server member 100005 holds voucher V100005
+    with Session(counter) as session, session.begin():
+        session.add(MemberVoucher(code="V100005", member_id=member_id, name="S$5", method="amount", amount_minor=500))
+    number = receipt()
+    sale_id, _ = queue_sale(counter, member_id, number, discount_minor=500, redeem_codes=("V100005",))
+    void_id, void_entry = queue_void(counter, sale_id, redeem_codes=("V100005",))
+    client = server.client()
+    before = client.user_show(user_id=100005)["points"][0]["points"]
+    report = fast_worker(counter, client).run_once()
+    assert report.delivered == 2
+    assert sale(counter, void_id).status == "synced"
+    assert sale(counter, void_id).server_transaction_id is not None
+    rows = client.point_transactions(transaction_no=number, store="TAMPINES")
+    assert [(r["type"], r["voided"]) for r in rows] == [("purchase", True), ("void", False)]
+    after = client.user_show(user_id=100005, list_redeemable=True)
+    assert after["points"][0]["points"] == before
+    assert "V100005" in [item["redeem_code"] for item in after["redeemable_list"]]
+    with Session(counter) as session:
+        voucher = session.get(MemberVoucher, "V100005")
+        assert voucher is not None and voucher.status == "available"
+        assert session.get(Member, member_id).points_balance == before  # type: ignore[union-attr]
+
+
+def test_enrolment_then_sale_for_a_walk_in(server: RunningServer, counter: Engine) -> None:
+    phone = f"8{random.Random().randrange(1_000_000, 9_999_999)}"
+    member_id, enrol_entry = enrol_member(counter, "Nadia", "Tan", phone, f"nadia.{phone}@example.com")
+    with Session(counter) as session:
+        # Before the server has heard of her, the checkout identifies her by phone.
+        assert session.get(Member, member_id).server_id is None  # type: ignore[union-attr]
+    number = receipt()
+    queue_sale(counter, member_id, number)
+    report = fast_worker(counter, server.client()).run_once()
+    assert report.delivered == 2 and report.by_kind == {"enrol": 1, "sale": 1}
+    with Session(counter) as session:
+        member = session.get(Member, member_id)
+        assert member is not None and member.status == "active" and member.server_id is not None
+    rows = server.client().point_transactions(transaction_no=number)
+    assert rows[0]["user_id"] == member.server_id
+
+
+def test_enrolment_already_on_the_server_is_linked_not_duplicated(server: RunningServer, counter: Engine) -> None:
+    phone = f"8{random.Random().randrange(1_000_000, 9_999_999)}"
+    external = f"FD-{uuid.uuid4().hex[:6]}"
+    existing = server.client().create_user({"first_name": "Ken", "last_name": "Ho", "phone": phone,
+                                            "phone_code": "SG", "external_member_id": external})
+    member_id, entry_id = enrol_member(counter, "Ken", "Ho", phone, external_id=external)
+    fast_worker(counter, server.client()).run_once()
+    assert entry(counter, entry_id).status == "done"
+    with Session(counter) as session:
+        assert session.get(Member, member_id).server_id == existing["id"]  # type: ignore[union-attr]
+
+
+def test_enrolment_clashing_with_someone_else_is_parked(server: RunningServer, counter: Engine) -> None:
+    taken_phone = server.client().user_show(user_id=100090)["phone"]
+    member_id, entry_id = enrol_member(counter, "Other", "Person", taken_phone)
+    fast_worker(counter, server.client()).run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "phone" in (parked.last_error or "")
+
+
+def test_adjustment_confirms_its_ledger_row(server: RunningServer, counter: Engine) -> None:
+    entry_id = queue_adjust(counter, 12, 150)
+    fast_worker(counter, server.client()).run_once()
+    done = entry(counter, entry_id)
+    assert done.status == "done"
+    ledger_id = done.payload["ledger_entry_ids"][0]
+    with Session(counter) as session:
+        assert session.get(LedgerEntry, ledger_id).status == "confirmed"  # type: ignore[union-attr]
+
+
+def test_permanent_failure_parks_rejects_and_blocks_the_member(server: RunningServer, counter: Engine) -> None:
+    member_id = 20
+    bad_sale, bad_entry = queue_sale(counter, member_id, receipt(),
+                                     lines=(Line("Broken", "X", "Hair", 0, 1000),))  # quantity 0: invalid
+    later_sale, later_entry = queue_sale(counter, member_id, receipt())
+    other_sale, other_entry = queue_sale(counter, 21, receipt())
+    report = fast_worker(counter, server.client()).run_once()
+    assert report.parked == 1 and report.delivered == 1
+    parked = entry(counter, bad_entry)
+    assert parked.status == "parked" and "item_data_json" in (parked.last_error or "")
+    rejected = sale(counter, bad_sale)
+    assert rejected.status == "rejected" and rejected.reject_reason == parked.last_error
+    assert ledger_statuses(counter, bad_sale) == ["rejected"]
+    assert entry(counter, later_entry).status == "pending"  # waits behind the parked entry: order is kept
+    assert entry(counter, other_entry).status == "done"  # another member is not held up
+
+    with pytest.raises(EntryStateError):
+        retry_entry(counter, later_entry, staff_id=3)
+    retry_entry(counter, bad_entry, staff_id=3, note="checked with the customer")
+    assert sale(counter, bad_sale).status == "pending" and ledger_statuses(counter, bad_sale) == ["pending"]
+    fast_worker(counter, server.client()).run_once()
+    assert entry(counter, bad_entry).status == "parked"  # still invalid
+    discard_entry(counter, bad_entry, staff_id=3, note="duplicate of a WESS correction")
+    fast_worker(counter, server.client()).run_once()
+    assert entry(counter, bad_entry).status == "discarded"
+    assert sale(counter, bad_sale).status == "rejected"
+    assert entry(counter, later_entry).status == "done"
+    with Session(counter) as session:
+        audit = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(a.action, a.staff_id) for a in audit] == [("sync.retry", 3), ("sync.discard", 3)]
+    assert audit[0].details["receipt_no"] == rejected.receipt_no
+    assert audit[1].details["note"] == "duplicate of a WESS correction"
+
+
+def test_void_of_a_discarded_sale_is_parked_with_a_reason(server: RunningServer, counter: Engine) -> None:
+    bad_sale, bad_entry = queue_sale(counter, 30, receipt(), lines=(Line("Broken", "X", "Hair", 0, 1000),))
+    void_sale, void_entry = queue_void(counter, bad_sale)
+    fast_worker(counter, server.client()).run_once()
+    discard_entry(counter, bad_entry, staff_id=3)
+    fast_worker(counter, server.client()).run_once()
+    parked = entry(counter, void_entry)
+    assert parked.status == "parked" and "never reached the server" in (parked.last_error or "")
+
+
+def test_wrong_key_pauses_without_charging_entries(server: RunningServer, counter: Engine) -> None:
+    _, entry_id = queue_sale(counter, 40, receipt())
+    bad = LoyaltyClient(ApiConfig(base_url=server.api_url, api_key="revoked"))
+    worker = fast_worker(counter, bad)
+    report = worker.run_once()
+    assert report.auth_error and "Unauthenticated" in report.auth_error
+    assert worker.paused_reason == report.auth_error
+    waiting = entry(counter, entry_id)
+    assert waiting.status == "pending" and waiting.attempts == 0 and waiting.next_attempt_at is None
+    assert worker.seconds_until_next_run(report) == worker.options.auth_pause
+
+
+def test_retry_after_is_honoured(server: RunningServer, counter: Engine) -> None:
+    _, entry_id = queue_sale(counter, 41, receipt())
+    server.faults(rate_limit_rate=1.0, retry_after=30)
+    worker = fast_worker(counter, server.client())
+    started = datetime.now(timezone.utc)
+    report = worker.run_once()
+    assert report.rate_limited_until is not None
+    waiting = entry(counter, entry_id)
+    assert waiting.status == "pending" and waiting.attempts == 1
+    assert waiting.next_attempt_at is not None and waiting.next_attempt_at >= started + timedelta(seconds=30)
+    assert 25 < worker.seconds_until_next_run(report) <= 30
+    server.faults()
+    assert worker.run_once().delivered == 0  # nobody sends before the server said so
+
+
+def test_transient_failures_back_off_exponentially_with_jitter(server: RunningServer, counter: Engine) -> None:
+    policy = RetryPolicy(base=1.0, cap=300.0)
+    rng = random.Random(5)
+    for attempt, ceiling in ((1, 1), (2, 2), (5, 16), (12, 300), (40, 300)):
+        delays = [policy.delay(attempt, rng) for _ in range(200)]
+        assert all(policy.floor <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling * 0.8 and min(delays) < ceiling * 0.3  # full jitter spreads the retries
+    _, entry_id = queue_sale(counter, 42, receipt())
+    server.faults(error_rate=1.0)
+    worker = fast_worker(counter, server.client(), retry=RetryPolicy(base=10, cap=60))
+    worker.run_once()
+    first = entry(counter, entry_id)
+    assert first.attempts == 1 and "500" in (first.last_error or "")
+    assert first.next_attempt_at is not None
+    assert first.next_attempt_at <= datetime.now(timezone.utc) + timedelta(seconds=10.5)
+
+
+def test_lost_answer_without_idempotency_is_resolved_by_receipt_number(server_factory: object,
+                                                                       counter: Engine) -> None:
+    plain = server_factory("--no-idempotency")  # type: ignore[operator]
+    numbers = [receipt() for _ in range(6)]
+    for index, number in enumerate(numbers):
+        queue_sale(counter, 50 + index % 2, number)
+    plain.faults(error_after_commit_rate=1.0)
+    worker = fast_worker(counter, plain.client())
+    worker.run_once()  # every sale applied on the server, every answer lost
+    plain.faults()
+    drain_until_empty(worker, timeout=30)
+    assert outbox_statuses(counter) == {"done": 6}
+    rows = [t for t in plain.transactions() if t["transaction_no"] in numbers]
+    assert sorted(t["transaction_no"] for t in rows) == sorted(numbers)  # each exactly once
+    with Session(counter) as session:
+        sales = session.scalars(select(Sale).where(Sale.receipt_no.in_(numbers))).all()
+        assert all(s.status == "synced" and s.server_transaction_id for s in sales)
+        done = session.scalars(select(OutboxEntry).where(OutboxEntry.status == "done")).all()
+        # The first sale of each member was applied with its answer lost; the rest waited behind it.
+        assert sum(bool(e.response.get("resolved_duplicate")) for e in done) == 2
+
+
+def test_same_receipt_for_a_different_sale_is_parked(server: RunningServer, counter: Engine) -> None:
+    number = receipt()
+    server.client().issue_point({"user_id": 100060, "amount": "99.00", "transaction_no": number,
+                                 "custom_store_id": "TAMPINES", "custom_store_code": "TAMPINES"})
+    _, entry_id = queue_sale(counter, 61, number)
+    fast_worker(counter, server.client()).run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "different amount" in (parked.last_error or "")
+
+
+def test_a_new_worker_resumes_where_the_last_one_stopped(server: RunningServer, counter: Engine) -> None:
+    for index in range(20):
+        queue_sale(counter, 70 + index % 4, receipt())
+    first = fast_worker(counter, server.client(), threads=1, run_length=2, load_limit=4)
+    first.run_once(max_seconds=0.0)  # one round only, then "the app closes"
+    partial = outbox_statuses(counter)
+    assert 0 < partial.get("done", 0) < 20
+    fast_worker(counter, server.client()).run_once()
+    assert outbox_statuses(counter) == {"done": 20}
+
+
+def test_unreadable_payload_is_parked_not_crashed(server: RunningServer, counter: Engine) -> None:
+    with Session(counter) as session, session.begin():
+        session.add(OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="sale", partition_key="member:80",
+                                member_id=80, payload={"endpoint": "integration/issue_point"}, response={}))
+        session.add(OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="teleport", partition_key="member:81",
+                                member_id=81, payload={}, response={}))
+    report = fast_worker(counter, server.client()).run_once()
+    assert report.parked == 2
+    with Session(counter) as session:
+        errors = session.scalars(select(OutboxEntry.last_error).order_by(OutboxEntry.id)).all()
+    assert "KeyError" in errors[0] and "teleport" in errors[1]
