@@ -28,6 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from queue import Empty, SimpleQueue
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -402,31 +403,44 @@ class OutboxWorker:
 
     # --- delivering -----------------------------------------------------------------------------------------
     def _deliver_runs(self, pool: ThreadPoolExecutor, runs: list[list[Entry]]) -> DrainReport:
+        """Send the runs on the pool; commit outcomes as they arrive, in batches (not per entry, not per run)."""
         report = DrainReport()
+        arrived: SimpleQueue[Outcome] = SimpleQueue()
         pending: list[Outcome] = []
         last_commit = time.perf_counter()
         queue = list(runs)
-        in_flight: set[Future[list[Outcome]]] = set()
+        in_flight: set[Future[None]] = set()
         limit = max(1, self.options.threads) * 2
         while queue or in_flight:
             while queue and len(in_flight) < limit and not self._halt.is_set():
-                in_flight.add(pool.submit(self._deliver_run, queue.pop(0)))
+                in_flight.add(pool.submit(self._deliver_run, queue.pop(0), arrived))
             if not in_flight:
                 break
-            done, in_flight = wait(in_flight, timeout=self.options.commit_interval, return_when=FIRST_COMPLETED)
+            done, in_flight = wait(in_flight, timeout=self.options.commit_interval / 2,
+                                   return_when=FIRST_COMPLETED)
             for future in done:
-                pending.extend(future.result())
+                future.result()  # a programming error in a task surfaces here, not silently
+            while True:
+                try:
+                    pending.append(arrived.get_nowait())
+                except Empty:
+                    break
             if pending and (len(pending) >= self.options.commit_every or not in_flight
                             or time.perf_counter() - last_commit >= self.options.commit_interval):
                 self._commit(pending, report)
                 pending = []
                 last_commit = time.perf_counter()
+        while True:
+            try:
+                pending.append(arrived.get_nowait())
+            except Empty:
+                break
         if pending:
             self._commit(pending, report)
         return report
 
-    def _deliver_run(self, run: list[Entry]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+    def _deliver_run(self, run: list[Entry], arrived: SimpleQueue[Outcome]) -> None:
+        """One partition's due entries, strictly in order, stopping at the first that is not delivered."""
         learned: dict[int, str] = {}  # sale id -> server transaction id, for a void later in the same run
         for entry in run:
             if self._halt.is_set():
@@ -436,12 +450,11 @@ class OutboxWorker:
                 entry.original_server_transaction_id = learned[original]
                 entry.original_status = "synced"
             outcome = self._deliver(entry)
-            outcomes.append(outcome)
+            arrived.put(outcome)
             if outcome.result != "done":
                 break
             if entry.sale_id is not None and outcome.server_transaction_id:
                 learned[entry.sale_id] = outcome.server_transaction_id
-        return outcomes
 
     def _deliver(self, entry: Entry) -> Outcome:
         progress = entry.progress()
