@@ -48,18 +48,25 @@ def mask_secret(value: str) -> str:
 
 
 def stored_api_key(settings: Settings) -> tuple[str | None, str]:
-    """(API key or None, a sentence about where it is or why it could not be read)."""
+    """(API key or None, a sentence about where it comes from or why there is none).
+
+    The key is registered with the log masking as soon as it is read, so it can never reach a log file.
+    """
+    from frontdesk import secrets
+    from frontdesk.logs import register_secret
+
+    name = settings.api_key_name
     try:
-        from frontdesk import secrets
-    except ImportError:
-        return None, "cannot read the keyring in this build"
-    try:
-        key = secrets.get_api_key(settings.api_key_name)
+        key = secrets.get_api_key(name)
+        source = secrets.key_source(name)
     except Exception as error:  # keyring backends raise their own types (locked, no backend, D-Bus down)
         return None, f"the OS keyring could not be read ({type(error).__name__}: {error})"
     if not key:
-        return None, f'no API key stored in the OS keyring under "{settings.api_key_name}"'
-    return key, f'stored in the OS keyring under "{settings.api_key_name}"'
+        return None, (f'no API key stored in the OS keyring under "{name}" and {secrets.ENV_VAR} is not set')
+    register_secret(key)
+    if source == "environment":
+        return key, f"from the {secrets.ENV_VAR} environment variable (no OS keyring entry)"
+    return key, f'stored in the OS keyring under "{name}"'
 
 
 def _toml_value(value: Any) -> str:

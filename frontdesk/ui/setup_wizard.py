@@ -80,7 +80,7 @@ def _read_stored_key(key_name: str) -> str | None:
 def _store_key(key_name: str, api_key: str) -> None:
     from frontdesk import secrets
 
-    secrets.set_api_key(key_name, api_key)
+    secrets.set_api_key(api_key, key_name)
 
 
 class ValidatedPage(QWizardPage):
@@ -194,8 +194,11 @@ class ApiPage(ValidatedPage):
         self.runner.run_io(lambda: _read_stored_key(self.key_name), self._stored_key_found, self._keyring_failed)
 
     def _stored_key_found(self, key: str | None) -> None:
+        from frontdesk.logs import register_secret
+
         self.key_checked = True
         self.stored_key = key or None
+        register_secret(self.stored_key)
         if self.stored_key:
             self.key.setPlaceholderText(f"stored key {mask_secret(self.stored_key)} — leave empty to keep it")
         self.revalidate()
@@ -516,10 +519,7 @@ class SetupWizard(QWizard):
 
         def save() -> Path:
             if settings.api_url and api_key:
-                try:
-                    _store_key(settings.api_key_name, api_key)
-                except Exception as error:  # keyring backends raise their own types
-                    raise RuntimeError(f"the API key could not be stored in the credential store ({error})") from None
+                _store_key(settings.api_key_name, api_key)  # SecretStoreUnavailable says what to do instead
             return config.save(settings, path)
 
         self.runner.run_io(save, lambda written: self._saved(settings, written), self._save_failed)

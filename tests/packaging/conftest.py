@@ -27,6 +27,12 @@ class MemoryKeyring(KeyringBackend):
             raise keyring.errors.PasswordDeleteError(f"no password for {username} in {service}")
 
 
+@pytest.fixture(autouse=True)
+def no_api_key_in_environment(monkeypatch):
+    """A developer's own FRONTDESK_API_KEY must not leak into these tests."""
+    monkeypatch.delenv("FRONTDESK_API_KEY", raising=False)
+
+
 @pytest.fixture
 def memory_keyring():
     previous = keyring.get_keyring()

@@ -75,6 +75,7 @@ def test_output_is_toml_that_loads_back(capsys):
     ('[counter]\ncurrency = "SG"\n', "counter.currency", "3-letter"),
     ('[counter]\nphone_region = "XX"\n', "counter.phone_region", "region code"),
     ('[counter]\ntimezone = "Asia/Nowhere"\n', "counter.timezone", "time zone"),
+    ('[counter]\ntimezone = "Asia"\n', "counter.timezone", "time zone"),  # a folder of zones, not a zone
     ('[scanner]\ncamera_index = "one"\n', "scanner.camera_index", "whole number"),
     ('[scanner]\ncamera_index = -1\n', "scanner.camera_index", "0 or more"),
     ('[api]\nurl = "ftp://files.example.com"\n', "api.url", "https://"),
@@ -113,3 +114,33 @@ def test_flags_override_the_file_and_are_validated_too(tmp_path):
     assert caught.value.key == "counter.currency"
     with pytest.raises(ConfigError):
         config.load_with_sources(overrides={"no_such_setting": 1})
+
+
+def test_show_reads_the_key_from_the_keyring_and_masks_it(capsys, memory_keyring):
+    from frontdesk import secrets
+
+    _write('[api]\nurl = "https://api.example.com/api/v3"\n')
+    secrets.set_api_key("ek_live_0123456789abcdef7f3a")
+    assert config_cli.cmd_config(_args()) == 0
+    out = capsys.readouterr().out
+    assert "ek_live_0123456789abcdef7f3a" not in out
+    assert '…7f3a (28 characters) — stored in the OS keyring under "default"' in out
+
+
+def test_show_says_when_the_key_comes_from_the_environment(capsys, memory_keyring, monkeypatch):
+    _write('[api]\nurl = "https://api.example.com/api/v3"\n')
+    monkeypatch.setenv("FRONTDESK_API_KEY", "ek_env_key_abcdefgh1234")
+    config_cli.cmd_config(_args())
+    out = capsys.readouterr().out
+    assert "…1234" in out and "FRONTDESK_API_KEY environment variable" in out and "ek_env_key" not in out
+
+
+def test_show_says_when_no_key_is_stored(capsys, memory_keyring):
+    _write('[api]\nurl = "https://api.example.com/api/v3"\n')
+    config_cli.cmd_config(_args())
+    assert "(not set) — no API key stored" in capsys.readouterr().out
+
+
+def test_the_cli_runs_config_show(capsys):
+    assert cli.main(["config", "show"]) == 0
+    assert "# Front Desk" in capsys.readouterr().out

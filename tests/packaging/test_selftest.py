@@ -92,7 +92,7 @@ def test_an_unwritable_database_folder_fails_the_storage_check(qapp, tmp_path):
     assert code == 1 and lines["storage"] == "FAIL" and "cannot write to" in text
 
 
-def test_an_api_url_without_a_stored_key_fails_the_api_check(qapp):
+def test_an_api_url_without_a_stored_key_fails_the_api_check(qapp, memory_keyring):
     settings = replace(config.load(), api_url="http://127.0.0.1:9/v3/public", api_key_name="selftest-missing")
     code, lines, text = _run(settings)
     assert code == 1 and lines["api"] == "FAIL"
@@ -104,3 +104,39 @@ def test_the_command_reads_flags_and_saves_a_screenshot(qapp, demo_db, tmp_path,
     assert selftest.cmd_self_test(args) == 0
     out = capsys.readouterr().out
     assert f"copy of {demo_db}" in out and (tmp_path / "shot.png").exists()
+
+
+@pytest.fixture
+def loyalty_server(tmp_path):
+    from sync.server import ReferenceServer, ServerConfig
+
+    server = ReferenceServer(ServerConfig(db_path=str(tmp_path / "server.sqlite"), api_key="ek_selftest_key_42",
+                                          members=5))
+    yield server.start()
+    server.stop()
+
+
+def test_the_api_check_makes_an_authenticated_request(qapp, memory_keyring, loyalty_server):
+    from frontdesk import secrets
+
+    secrets.set_api_key("ek_selftest_key_42")
+    code, lines, text = _run(replace(config.load(), api_url=loyalty_server))
+    assert code == 0 and lines["api"] == "OK", text
+    assert "answered an authenticated request" in text and "ek_selftest_key_42" not in text
+
+
+def test_a_refused_key_fails_the_api_check_without_showing_it(qapp, memory_keyring, loyalty_server):
+    from frontdesk import secrets
+
+    secrets.set_api_key("ek_revoked_key_0007")
+    code, lines, text = _run(replace(config.load(), api_url=loyalty_server))
+    assert code == 1 and lines["api"] == "FAIL"
+    assert "refused the API key" in text and "ek_revoked_key_0007" not in text
+
+
+def test_an_unreachable_api_fails_the_api_check(qapp, memory_keyring):
+    from frontdesk import secrets
+
+    secrets.set_api_key("ek_selftest_key_42")
+    code, lines, text = _run(replace(config.load(), api_url="http://127.0.0.1:9/v3/public"))
+    assert code == 1 and lines["api"] == "FAIL" and "127.0.0.1:9" in text

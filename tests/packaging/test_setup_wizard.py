@@ -143,7 +143,7 @@ def test_running_it_again_keeps_other_settings_and_the_stored_key(qtbot, wizard,
                                    "counter": {"outlet": "TAMPINES"},
                                    "scanner": {"member_card_key": "shop-hmac-key-9"}})
     config.save(earlier, path)
-    secrets.set_api_key(earlier.api_key_name, API_KEY)
+    secrets.set_api_key(API_KEY, name=earlier.api_key_name)
 
     wiz = wizard(config.load(path), path)
     qtbot.waitUntil(lambda: wiz.api_page.stored_key == API_KEY, timeout=3000)
@@ -197,3 +197,26 @@ def test_test_connection_talks_to_a_real_server(qtbot, wizard, tmp_path):
         assert "401" in api.test_result.text() and "ek_wrong_key_000000" not in api.test_result.text()
     finally:
         server.stop()
+
+
+def test_a_pc_without_a_keyring_is_told_what_to_do_instead(qtbot, wizard):
+    import keyring
+    from keyring.backends import fail
+
+    wiz = wizard()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        _type(qtbot, wiz.api_page.url, "https://api.example.com/api/v3")
+        _type(qtbot, wiz.api_page.key, API_KEY)
+        for _ in range(2):
+            _next(qtbot, wiz)
+        _wait_for_cameras(qtbot, wiz)
+        _next(qtbot, wiz)
+        _next(qtbot, wiz)
+        qtbot.mouseClick(wiz.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Not saved" in wiz.summary_page.error.text(), timeout=5000)
+    finally:
+        keyring.set_keyring(previous)
+    assert "FRONTDESK_API_KEY" in wiz.summary_page.error.text()
+    assert not config.default_config_path().exists()  # no file pointing at a key that was never stored
