@@ -110,7 +110,7 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("counter.currency", "must be a 3-letter ISO code like SGD")
     try:
         ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" names a folder of zones: IsADirectoryError
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a folder of zones, not a zone
         raise ConfigError("counter.timezone", f"“{settings.timezone}” is not a time zone like Asia/Singapore") from None
     if not settings.outlet_code.strip():
         raise ConfigError("counter.outlet", "must not be empty")

@@ -60,8 +60,8 @@ _EMAIL = re.compile(r"(?<![\w.%+\-])([A-Za-z0-9])[A-Za-z0-9._%+\-]*?(@|%40)((?:[
 _AUTHORIZATION = re.compile(
     r"(?i)(\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)(?:(basic|bearer|token|digest)\s+)?[^\s\"',}\]]+")
 _SECRET_SETTING = re.compile(
-    r"(?i)((?<![\w\-])(?:x-)?(?:api[_\-]?key|apikey|key|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token|token|secret"
-    r"|client[_\-]?secret|password|passwd|pwd|pin|member[_\-]card[_\-]key|card[_\-]key)"
+    r"(?i)((?<![\w\-])(?:x-)?(?:api[_\-]?key|apikey|key|access[_\-]?token|refresh[_\-]?token|auth[_\-]?token"
+    r"|token|secret|client[_\-]?secret|password|passwd|pwd|pin|member[_\-]card[_\-]key|card[_\-]key)"
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',&}\]]+)")
 # Long random-looking strings: at least 32 characters mixing letters and digits. UUIDs (idempotency keys, record
 # ids) are left alone: they identify, they do not authenticate, and IT needs them to follow a sale through the logs.

@@ -95,7 +95,8 @@ def test_each_field_is_checked_as_it_is_typed(qtbot, wizard):
     api = wiz.api_page
     _type(qtbot, api.url, "http://api.example.com")
     assert "https://" in api.url_problem() and not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
-    error_labels = [label.text() for label in api.findChildren(type(api.key_hint)) if label.objectName() == "FieldError"]
+    error_labels = [label.text() for label in api.findChildren(type(api.key_hint))
+                    if label.objectName() == "FieldError"]
     assert any("unencrypted" in text for text in error_labels)
     _type(qtbot, api.url, "http://127.0.0.1:5000/v3/public")  # a local test server may use http
     assert api.url_problem() == "" and "needed" in api.key_problem()
