@@ -462,7 +462,7 @@ class OutboxWorker:
             handler = {
                 "sale": self._send_sale,
                 "void": self._send_void,
-                "refund": self._send_post,
+                "refund": self._send_refund,
                 "adjust": self._send_post,
                 "enrol": self._send_enrol,
                 "redeem": self._send_post,
@@ -617,6 +617,13 @@ class OutboxWorker:
         return Outcome(entry, "done", answer=answer, progress=progress,
                        server_transaction_id=None if transaction_id is None else str(transaction_id),
                        server_points=_int(answer.get("points")), balance=_int(answer.get("point_balance")))
+
+    def _send_refund(self, entry: Entry, progress: dict[str, Any]) -> Outcome:
+        if isinstance(entry.payload.get("original_sale_id"), int) and not entry.original_server_transaction_id \
+                and entry.original_status in ("discarded", "rejected"):
+            reason = "the original sale never reached the server, so there are no points to take back"
+            raise ValidationError(reason, {"original_sale_id": [reason]})
+        return self._send_post(entry, progress)
 
     def _send_post(self, entry: Entry, progress: dict[str, Any]) -> Outcome:
         endpoint = entry.payload.get("endpoint") or "point/adjust"

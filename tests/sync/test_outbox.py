@@ -51,7 +51,7 @@ def ledger_statuses(engine: Engine, sale_id: int) -> list[str]:
 
 
 def test_a_sale_is_delivered_and_the_server_balance_wins(server: RunningServer, counter: Engine) -> None:
-    member_id = member_ids(counter, 5)[3]
+    member_id = member_ids(counter, 260)[250]  # a member no other test buys for (daily cap, visit bonus)
     sale_id, entry_id = queue_sale(counter, member_id, receipt(), points_estimate=999)
     with Session(counter) as session:
         assert unsynced_points(session, member_id) == 999
@@ -302,3 +302,31 @@ def test_unreadable_payload_is_parked_not_crashed(server: RunningServer, counter
     with Session(counter) as session:
         errors = session.scalars(select(OutboxEntry.last_error).order_by(OutboxEntry.id)).all()
     assert "KeyError" in errors[0] and "teleport" in errors[1]
+
+
+def test_refund_takes_points_back_after_its_sale(server: RunningServer, counter: Engine) -> None:
+    member_id = 255
+    sale_id, _ = queue_sale(counter, member_id, receipt())
+    with Session(counter) as session, session.begin():
+        original = session.get(Sale, sale_id)
+        assert original is not None
+        refund = Sale(kind="refund", receipt_no=original.receipt_no, outlet_code=original.outlet_code,
+                      member_id=member_id, occurred_at=datetime.now(timezone.utc), total_minor=-3400,
+                      points_earned=-34, original_sale_id=sale_id, status="pending")
+        session.add(refund)
+        session.flush()
+        session.add(LedgerEntry(member_id=member_id, sale_id=refund.id, kind="reversal", points=-34,
+                                status="pending"))
+        session.add(OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="refund",
+                                partition_key=f"member:{member_id}", sale_id=refund.id, member_id=member_id,
+                                response={},
+                                payload={"endpoint": "point/adjust", "original_sale_id": sale_id,
+                                         "params": {"action": "deduct", "points": 34, "user_id": 100254,
+                                                    "note": f"refund {original.receipt_no}"}}))
+        refund_id = refund.id
+    report = fast_worker(counter, server.client()).run_once()
+    assert report.delivered == 2 and report.by_kind == {"sale": 1, "refund": 1}
+    assert sale(counter, refund_id).status == "synced" and ledger_statuses(counter, refund_id) == ["confirmed"]
+    with Session(counter) as session:
+        balance = session.get(Member, member_id).points_balance  # type: ignore[union-attr]
+    assert balance == server.client().user_show(user_id=100254)["points"][0]["points"]

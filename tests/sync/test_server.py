@@ -22,7 +22,7 @@ def receipt() -> str:
 
 def test_seeded_members_are_the_demo_generators(server: RunningServer) -> None:
     client = server.client()
-    for member in list(generate_members(300, 7))[:: 60]:
+    for member in list(generate_members(300, 7))[200::20]:  # members no other test buys for (tiers move)
         user = client.user_show(user_id=member.server_id)
         assert (user["first_name"], user["last_name"]) == (member.first_name, member.last_name)
         assert f"+65{user['phone']}" == member.phone_e164 and user["phone_code"] == "SG"
