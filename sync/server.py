@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable
@@ -555,7 +555,7 @@ class LoyaltyServer:
 
     def _line(self, item: dict[str, Any], index: int) -> dict[str, Any]:
         currency = self.currency
-        where = f"item_data_json"
+        where = "item_data_json"
 
         def money(key: str) -> Money | None:
             value = item.get(key)
