@@ -1,6 +1,7 @@
 """The reference server speaks the contract (sections 6 and 7 of shared/reference/eber-api.md)."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -174,6 +175,7 @@ def test_member_list_pages_with_next_url_and_from_date(server: RunningServer) ->
     ids = [user["id"] for page in pages for user in page["data"]]
     assert len(ids) == len(set(ids)) >= 300
     assert len(pages) >= 3 and pages[-1]["next_url"] is None
+    time.sleep(1.05)  # `from_date` has whole seconds and is inclusive: step past the seeding second
     client.update_user(100077, {"display_name": "Changed Later"})
     stamp = client.get_user(100077)["updated_at"]
     recent = [user["id"] for page in client.list_users_pages(from_date=stamp) for user in page["data"]]
