@@ -57,28 +57,65 @@ def build_window(settings: Settings):  # type: ignore[no-untyped-def]
     runner = TaskRunner()
     window = MainWindow(settings, lookup, runner, counter=counter)
     runner.setParent(window)
+    counter.checkout.is_online = window.is_online  # offline redemptions are capped; the sync loop knows
     return window
 
 
+def start_sync(window, settings: Settings, api_key: str | None = None):  # type: ignore[no-untyped-def]
+    """Deliver the outbox and refresh the cache in the background, with the state in the status bar."""
+    from frontdesk.ui.sync_status import SyncController
+    from sync.engine import build_engine
+
+    controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key), parent=window)
+    window.install_sync(controller)
+    controller.start()
+    return controller
+
+
+def start_demo_server(settings: Settings) -> tuple[Settings, str, object]:
+    """The demo counter talks to a reference loyalty server on a free 127.0.0.1 port, seeded like its database."""
+    from sync.cli import start_demo_server as start
+
+    url, api_key, stop = start(config.data_dir() / "demo-server.sqlite", members=DEMO_MEMBERS)
+    return replace(settings, api_url=url, verify_tls=False), api_key, stop
+
+
 def run_app(args: argparse.Namespace) -> int:
+    from frontdesk import logs
+
+    logs.install_crash_handlers()
     settings = resolve_settings(args)
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from frontdesk.ui.resources import stylesheet
+    from frontdesk.ui.resources import resources_dir, stylesheet
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    logs.install_qt_message_handler()
     app.setApplicationName("Front Desk")
     app.setOrganizationName("FrontDesk")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "frontdesk.png")))
     app.setStyleSheet(stylesheet())
     prepare_database(settings)
+    api_key: str | None = None
+    stop_server = None
+    if settings.demo and not settings.api_url:
+        settings, api_key, stop_server = start_demo_server(settings)
+        logs.register_secret(api_key)
     window = build_window(settings)
     if settings.demo:
-        window.statusBar().showMessage(f"Demo mode · {settings.database_path}", 8000)
+        window.statusBar().showMessage(
+            f"Demo mode · {settings.database_path} · demo loyalty server at {settings.api_url}", 10000)
     window.show()
     from frontdesk.scan.frames import CameraSource
 
     window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
+    controller = start_sync(window, settings, api_key)
     window.lock()  # sign-in at start: every sale is recorded against whoever signs in
     code = app.exec()
-    window.runner.shutdown(wait=False)
+    controller.stop()
+    window.scanner.stop()
+    window.runner.shutdown(wait=True)
+    if stop_server is not None:
+        stop_server()  # type: ignore[operator]
     return code

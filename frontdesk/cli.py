@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(cameras)
     cameras.add_argument("--json", action="store_true")
 
+    sync = sub.add_parser("sync", help="deliver queued sales to the loyalty API and refresh the member cache")
+    _add_common(sync)
+    sync.add_argument("--once", action="store_true", required=True,
+                      help="drain the queue once, print a summary and exit (0: all sent)")
+
+    setup = sub.add_parser("setup", help="run the setup wizard (API, outlet, counter, camera, region)")
+    _add_common(setup)
+
     from frontdesk.config_cli import add_config_command
     from frontdesk.selftest import add_self_test_command
 
@@ -130,6 +138,25 @@ def cmd_cameras(args: argparse.Namespace) -> int:
     return cameras_main(args.json)
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sync.cli import sync_once_main
+
+    return sync_once_main(_settings(args))
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from frontdesk.ui.resources import stylesheet
+    from frontdesk.ui.setup_wizard import run_setup_wizard
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyleSheet(stylesheet())
+    saved = run_setup_wizard(config_path=Path(args.config) if args.config else None)
+    print("Configuration saved." if saved else "Setup cancelled; nothing was changed.")
+    return 0 if saved else 1
+
+
 def cmd_self_test(args: argparse.Namespace) -> int:
     from frontdesk.selftest import cmd_self_test as run
 
@@ -146,6 +173,8 @@ COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
     "self-test": cmd_self_test,
+    "sync": cmd_sync,
+    "setup": cmd_setup,
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
@@ -155,8 +184,12 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from frontdesk import config
+    from frontdesk import config, logs
 
+    try:
+        logs.setup_logging()
+    except OSError as error:  # an unwritable log folder must not stop the counter
+        print(f"Logging to file is off: {error}", file=sys.stderr)
     try:
         if args.command is None:
             from frontdesk.app import run_app

@@ -191,6 +191,7 @@ def setup_logging(directory: Path | None = None, *, level: int = logging.INFO, e
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOG_FILE_NAME
     root = logging.getLogger()
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list on every start is noise
     for handler in [h for h in root.handlers if _ours(h)]:
         root.removeHandler(handler)
         if handler is not _recent:

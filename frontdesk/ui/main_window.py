@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         left.setSpacing(8)
         self.search_box = QLineEdit()
         self.search_box.setObjectName("SearchBox")
-        self.search_box.setPlaceholderText("Scan, or type phone · last 4 digits · email · member ID · name")
+        self.search_box.setPlaceholderText("Scan, or type phone · email · ID · name")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setAccessibleName("Member search")
         self.search_box.installEventFilter(self)
@@ -269,6 +269,48 @@ class MainWindow(QMainWindow):
         log.error("could not load member: %s", error)
         self.hint_label.setText("Could not open that member; the database could not be read")
 
+    # --- sync ----------------------------------------------------------------------------------------------
+    sync = None  # the SyncController once install_sync() ran
+
+    def install_sync(self, controller) -> None:  # type: ignore[no-untyped-def]
+        """Show the sync state in the status bar and keep open members fresh from the server."""
+        from frontdesk.ui.sync_status import SyncStatusWidget
+
+        self.sync = controller
+        self.sync_widget = SyncStatusWidget(controller, approve=self._approve_sync_action)
+        self.statusBar().addPermanentWidget(self.sync_widget)
+        controller.memberRefreshed.connect(self._member_refreshed)
+        controller.statusChanged.connect(self._sync_progressed)
+        self.member_opened.connect(controller.refresh_member)
+
+    def is_online(self) -> bool:
+        """Cheap and thread-safe: the last status the sync loop reported (read by the checkout inside its writes)."""
+        status = self.sync.last_status if self.sync is not None else None
+        return bool(status is not None and status.online)
+
+    _last_queued: int | None = None
+
+    def _sync_progressed(self, status) -> None:  # type: ignore[no-untyped-def]
+        # Entries went out (or were parked): the open member's "waiting to sync" rows and balance have changed.
+        if self._last_queued is not None and status.queued < self._last_queued:
+            self.refresh_member()
+        self._last_queued = status.queued
+
+    def _member_refreshed(self, member_id: int, refresh) -> None:  # type: ignore[no-untyped-def]
+        if refresh is not None and self.member_panel.member_id == member_id and \
+                self.stack.currentWidget() is self.member_panel:
+            lookup = self.lookup
+            self.runner.run_db(lambda: lookup.member_view(member_id), lambda view: view and
+                               self.member_panel.show_member(view))
+
+    def _approve_sync_action(self, parent, text: str) -> int | None:  # type: ignore[no-untyped-def]
+        if self.counter is None:
+            return None
+        from frontdesk.ui.manager_approval import ManagerApprovalDialog
+
+        dialog = ManagerApprovalDialog(self.counter.staff, self.runner, text, parent)
+        return dialog.approved_by if dialog.exec() else None
+
     def open_scanned(self, code) -> None:  # type: ignore[no-untyped-def]
         """A code read by the camera takes the same path as one typed by a USB scanner: search, then open."""
         if not code.usable:
@@ -384,6 +426,8 @@ class MainWindow(QMainWindow):
 
     def _dialog_closed(self, _code: int = 0) -> None:
         """Back from a counter dialog: the member's figures changed, and the keyboard belongs to the search box."""
+        if self.sync is not None:
+            self.sync.wake()  # whatever the dialog queued goes out now, not at the next poll
         self.refresh_member()
         self.activateWindow()
         self.search_box.setFocus()

@@ -123,6 +123,8 @@ class MemberPanel(QWidget):
         self.rewards_list.setObjectName("RewardsList")
         self.rewards_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.rewards_list.setMinimumHeight(60)
+        self.rewards_list.setWordWrap(True)
+        self.rewards_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rewards.addWidget(self.rewards_list)
         grid.addWidget(points_card, 0, 0)
         grid.addWidget(tier_card, 0, 1)
