@@ -96,6 +96,14 @@ def run_app(args: argparse.Namespace) -> int:
     app.setOrganizationName("FrontDesk")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "frontdesk.png")))
     app.setStyleSheet(stylesheet())
+    if settings.demo and not getattr(args, "demo", False) and not getattr(args, "db", None):
+        # First start with nothing configured: IT gets the setup wizard; closing it opens the demo counter, so a
+        # newcomer still sees a working desk at once.
+        from frontdesk.ui.setup_wizard import needs_setup, run_setup_wizard
+
+        config_path = Path(args.config) if getattr(args, "config", None) else None
+        if needs_setup(config_path) and run_setup_wizard(config_path=config_path) is not None:
+            settings = resolve_settings(args)
     prepare_database(settings)
     api_key: str | None = None
     stop_server = None
@@ -105,7 +113,8 @@ def run_app(args: argparse.Namespace) -> int:
     window = build_window(settings)
     if settings.demo:
         window.statusBar().showMessage(
-            f"Demo mode · {settings.database_path} · demo loyalty server at {settings.api_url}", 10000)
+            f"Demo mode · demo loyalty server at {settings.api_url} · `frontdesk setup` configures this counter",
+            15000)
     window.show()
     from frontdesk.scan.frames import CameraSource
 
