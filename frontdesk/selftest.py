@@ -101,19 +101,6 @@ def check_storage(settings: Settings) -> str:
     return f"database folder {database_dir} and log folder {config.log_dir()} are writable"
 
 
-def _copy_database(source: Path, target: Path) -> None:
-    """A consistent copy even while the app is running with WAL (SQLite's online backup)."""
-    src = sqlite3.connect(str(source))
-    try:
-        dst = sqlite3.connect(str(target))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
 def _count_rows(path: Path, table: str) -> int | None:
     connection = sqlite3.connect(str(path))
     try:
@@ -128,7 +115,7 @@ def check_database(settings: Settings, workdir: Path) -> tuple[str, Path]:
     """Migrate a temporary copy of the configured database; returns (detail, path of the migrated copy)."""
     from alembic.util.exc import CommandError
 
-    from frontdesk.store.db import MIGRATIONS_DIR, current_revision, head_revision, upgrade_database
+    from frontdesk.store.db import MIGRATIONS_DIR, copy_sqlite, current_revision, head_revision, upgrade_database
 
     if not (MIGRATIONS_DIR / "env.py").exists():
         raise CheckFailed(f"the database migrations are missing from this build ({MIGRATIONS_DIR})")
@@ -137,7 +124,7 @@ def check_database(settings: Settings, workdir: Path) -> tuple[str, Path]:
     copy = workdir / "selftest-copy.sqlite"
     if source.exists():
         try:
-            _copy_database(source, copy)
+            copy_sqlite(source, copy)
         except sqlite3.Error as error:
             raise CheckFailed(f"cannot read {source}: {error}") from None
         before = current_revision(copy)

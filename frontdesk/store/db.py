@@ -105,8 +105,8 @@ def upgrade_database(path: str | Path) -> str:
     return head
 
 
-def _backup_sqlite(source: Path, target: Path) -> None:
-    """Consistent copy even with a WAL file beside it (sqlite3's online backup, not a file copy)."""
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy even while the app runs with WAL (SQLite's online backup, not a file copy)."""
     src = sqlite3.connect(str(source))
     try:
         dst = sqlite3.connect(str(target))
@@ -114,10 +114,15 @@ def _backup_sqlite(source: Path, target: Path) -> None:
             src.backup(dst)
         finally:
             dst.close()
-    except sqlite3.DatabaseError:
-        shutil.copy2(source, target)
     finally:
         src.close()
+
+
+def _backup_sqlite(source: Path, target: Path) -> None:
+    try:
+        copy_sqlite(source, target)
+    except sqlite3.DatabaseError:
+        shutil.copy2(source, target)  # a damaged file is still worth keeping byte for byte
 
 
 def open_database(path: str | Path) -> Engine:
