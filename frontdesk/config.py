@@ -68,6 +68,8 @@ class Settings:
     programme_file: str = ""  # empty: the programme pulled from the server, else the bundled demo programme
     offline_redeem_allowance_points: int = 2000  # per member, while the server cannot confirm a burn
     sync_interval_seconds: int = 15
+    # Per-endpoint path overrides for an API that routes differently: [api_paths] issue_point = "..."
+    api_paths: dict[str, str] = field(default_factory=dict)
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -126,6 +128,9 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
     base = base or Settings()
     types = {f.name: f.type for f in fields(Settings)}
     values: dict[str, Any] = {}
+    data = dict(data)
+    if "api_paths" in data:
+        values["api_paths"] = _api_paths(data.pop("api_paths"))
     known_sections = {section for section, _ in _SECTIONS.values()}
     for section in data:
         if section not in known_sections:
@@ -149,6 +154,17 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
             raise ConfigError(f"{section}.{key}", "must be text in quotes")
         values[attr] = value
     return _validate(replace(base, **values))
+
+
+def _api_paths(block: Any) -> dict[str, str]:
+    if not isinstance(block, dict):
+        raise ConfigError("api_paths", "must be a table of endpoint = \"path\"")
+    paths: dict[str, str] = {}
+    for endpoint, path in block.items():
+        if not isinstance(path, str) or not path.strip() or "://" in path or " " in path.strip():
+            raise ConfigError(f"api_paths.{endpoint}", "must be a path relative to api.url, like \"integration/redeem\"")
+        paths[endpoint] = path.strip().strip("/")
+    return paths
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -198,6 +214,8 @@ def load_with_sources(path: Path | None = None, overrides: Mapping[str, Any] | N
         block = data.get(section)
         if isinstance(block, dict) and key in block:
             sources[attr] = SOURCE_FILE
+    if "api_paths" in data:
+        sources["api_paths"] = SOURCE_FILE
     if overrides:
         unknown = set(overrides) - set(sources)
         if unknown:
@@ -219,6 +237,8 @@ def to_toml(settings: Settings) -> str:
         else:
             rendered = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
         sections.setdefault(section, []).append(f"{key} = {rendered}")
+    for endpoint, path in sorted(settings.api_paths.items()):
+        sections.setdefault("api_paths", []).append(f'{endpoint} = "{path}"')
     return "\n\n".join(f"[{name}]\n" + "\n".join(lines) for name, lines in sections.items()) + "\n"
 
 

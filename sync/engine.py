@@ -298,7 +298,8 @@ def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine
             api_key = get_api_key(settings.api_key_name)
         if api_key:
             client = LoyaltyClient(ApiConfig(base_url=settings.api_url, api_key=api_key,
-                                             verify_tls=settings.verify_tls))
+                                             verify_tls=settings.verify_tls,
+                                             paths=dict(getattr(settings, "api_paths", {}) or {})))
         else:
             log.warning("an API URL is configured but no API key was found (keyring entry %r or FRONTDESK_API_KEY);"
                         " sync is off", settings.api_key_name)

@@ -60,3 +60,23 @@ def test_demo_server_starts_on_a_free_port_and_stops(tmp_path: Path) -> None:
     finally:
         stop()
         stop()  # a second stop is harmless
+
+
+def test_endpoint_paths_come_from_the_config_file(server: RunningServer, counter: Engine, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """IT can point each call at another route, e.g. the documented plural `issue_points`, without a new build."""
+    from frontdesk import config
+
+    path = tmp_path / "frontdesk.toml"
+    path.write_text(f'[store]\npath = "{counter.url.database}"\n[api]\nurl = "{server.api_url}"\n'
+                    '[api_paths]\nissue_point = "integration/issue_points"\n', encoding="utf-8")
+    settings = config.load(path)
+    assert settings.api_paths == {"issue_point": "integration/issue_points"}
+    assert config.from_mapping(__import__("tomllib").loads(config.to_toml(settings))).api_paths == settings.api_paths
+    monkeypatch.setenv("FRONTDESK_API_KEY", server.api_key)
+    receipt = f"P-{uuid.uuid4().hex[:8]}"
+    queue_sale(counter, 21, receipt)
+    assert sync_once_main(settings, out=io.StringIO()) == 0
+    assert any(t["transaction_no"] == receipt for t in server.transactions())
+    with pytest.raises(config.ConfigError, match="api_paths.redeem"):
+        config.from_mapping({"api_paths": {"redeem": "https://elsewhere.example/redeem"}})
