@@ -288,13 +288,13 @@ class MainWindow(QMainWindow):
         status = self.sync.last_status if self.sync is not None else None
         return bool(status is not None and status.online)
 
-    _last_queued: int | None = None
-
-    def _sync_progressed(self, status) -> None:  # type: ignore[no-untyped-def]
-        # Entries went out (or were parked): the open member's "waiting to sync" rows and balance have changed.
-        if self._last_queued is not None and status.queued < self._last_queued:
+    def _sync_progressed(self, _status) -> None:  # type: ignore[no-untyped-def]
+        # While the member on screen has effects waiting for the server, each sync round may have delivered them:
+        # reload the panel so "waiting to sync" and the unconfirmed points do not linger.
+        profile = self.member_panel.profile
+        if profile is not None and self.stack.currentWidget() is self.member_panel and (
+                profile.unsynced_points or any(tx.status == "pending" for tx in profile.recent)):
             self.refresh_member()
-        self._last_queued = status.queued
 
     def _member_refreshed(self, member_id: int, refresh) -> None:  # type: ignore[no-untyped-def]
         if refresh is not None and self.member_panel.member_id == member_id and \

@@ -34,7 +34,7 @@ def test_a_sale_recorded_at_the_demo_counter_reaches_the_demo_server(qtbot, qapp
                                                unit_price="68.00"),),
                               payments=(PaymentInput(method="card", amount="68.00"),))
         confirmed = window.counter.checkout.confirm(draft)
-        controller.wake()
+        window._dialog_closed()  # what closing the checkout does: show the sale, wake the sync
 
         def synced() -> bool:
             conn = sqlite3.connect(db)
@@ -48,7 +48,12 @@ def test_a_sale_recorded_at_the_demo_counter_reaches_the_demo_server(qtbot, qapp
         qtbot.waitUntil(lambda: controller.last_status is not None and controller.last_status.queued == 0,
                         timeout=10_000)
         assert "online" in window.sync_widget.text().lower()
-        qtbot.waitUntil(lambda: window.member_panel.visits_table.item(0, 4).text() == "synced", timeout=5000)
+        def panel_shows_synced() -> bool:
+            status = window.member_panel.visits_table.item(0, 4)
+            return status is not None and status.text() == "synced"
+
+        controller.refresh_status()
+        qtbot.waitUntil(panel_shows_synced, timeout=10_000)
         save_screenshot(window, "demo-counter-synced")
         controller.stop()
         window.runner.shutdown()
