@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimer, Signal
@@ -114,6 +115,27 @@ def no_default(*buttons: QPushButton) -> None:
     for button in buttons:
         button.setAutoDefault(False)
         button.setDefault(False)
+
+
+def dialog_footer(dialog: QDialog, layout: QVBoxLayout, action_text: str,
+                  on_action: Callable[[], None]) -> tuple[FieldError, QPushButton, QPushButton]:
+    """The bottom of a counter dialog: a message line for errors that belong to no field, Cancel on the left,
+    the one action on the right (also Ctrl+Enter). Returns (message line, cancel, action)."""
+    general_error = FieldError()
+    layout.addWidget(general_error)
+    buttons = QHBoxLayout()
+    cancel = QPushButton("Cancel")
+    cancel.clicked.connect(dialog.reject)
+    action = QPushButton(action_text)
+    action.setObjectName("Primary")
+    action.clicked.connect(on_action)
+    no_default(cancel, action)
+    buttons.addWidget(cancel)
+    buttons.addStretch(1)
+    buttons.addWidget(action)
+    layout.addLayout(buttons)
+    QShortcut(QKeySequence("Ctrl+Return"), dialog, activated=on_action)
+    return general_error, cancel, action
 
 
 def card(title: str | None = None) -> tuple[QFrame, QVBoxLayout]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -27,7 +26,15 @@ from frontdesk.domain import phone as phones
 from frontdesk.services.checkout import CounterServices
 from frontdesk.services.enrolment import EnrolledMember, EnrolmentCheck, EnrolmentDraft, EnrolmentRefused
 from frontdesk.services.staff import StaffInfo
-from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, refusal_as_value, card, mark_invalid, no_default
+from frontdesk.ui.checkout_dialog import (
+    DIALOG_STYLE,
+    FieldError,
+    card,
+    dialog_footer,
+    mark_invalid,
+    no_default,
+    refusal_as_value,
+)
 from frontdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -110,20 +117,8 @@ class EnrolDialog(QDialog):
         layout.addWidget(self.duplicates_card)
         layout.addStretch(1)
 
-        self.general_error = FieldError()
-        layout.addWidget(self.general_error)
-        buttons = QHBoxLayout()
-        cancel = QPushButton("Cancel")
-        cancel.clicked.connect(self.reject)
-        self.enrol_button = QPushButton("Enrol  (Ctrl+Enter)")
-        self.enrol_button.setObjectName("Primary")
-        self.enrol_button.clicked.connect(self.submit)
-        no_default(cancel, self.enrol_button)
-        buttons.addWidget(cancel)
-        buttons.addStretch(1)
-        buttons.addWidget(self.enrol_button)
-        layout.addLayout(buttons)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.submit)
+        self.general_error, _cancel, self.enrol_button = dialog_footer(self, layout, "Enrol  (Ctrl+Enter)",
+                                                                       self.submit)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QRegularExpressionValidator, QShortcut
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -37,6 +37,7 @@ from frontdesk.services.checkout import (
 )
 from frontdesk.services.staff import StaffInfo
 from frontdesk.ui.checkout_dialog import (
+    dialog_footer,
     DIALOG_STYLE,
     FieldError,
     refusal_as_value,
@@ -176,20 +177,8 @@ class VoidDialog(QDialog):
         layout.addWidget(approve_card)
         layout.addStretch(1)
 
-        self.general_error = FieldError()
-        layout.addWidget(self.general_error)
-        buttons = QHBoxLayout()
-        cancel = QPushButton("Cancel")
-        cancel.clicked.connect(self.reject)
-        self.submit_button = QPushButton("Void sale")
-        self.submit_button.setObjectName("Primary")
-        self.submit_button.clicked.connect(self.submit)
-        no_default(find_button, cancel, self.submit_button)
-        buttons.addWidget(cancel)
-        buttons.addStretch(1)
-        buttons.addWidget(self.submit_button)
-        layout.addLayout(buttons)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.submit)
+        self.general_error, _cancel, self.submit_button = dialog_footer(self, layout, "Void sale", self.submit)
+        no_default(find_button)
 
         self._quote_timer = QTimer(self)
         self._quote_timer.setSingleShot(True)
