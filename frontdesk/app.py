@@ -17,12 +17,11 @@ DEMO_MEMBERS = 300
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
     """Config file, then flags; a counter with nothing configured starts in demo mode."""
-    config_path = Path(args.config) if getattr(args, "config", None) else config.default_config_path()
-    settings = config.load(config_path)
-    if getattr(args, "db", None):
-        settings = replace(settings, database=str(Path(args.db).resolve()))
-    nothing_configured = not config_path.exists() and not getattr(args, "db", None)
-    if getattr(args, "demo", False) or nothing_configured:
+    from frontdesk.config_cli import config_path_from_args, settings_from_args
+
+    settings, _sources = settings_from_args(args)
+    nothing_configured = not config_path_from_args(args).exists() and not getattr(args, "db", None)
+    if settings.demo or nothing_configured:
         demo_db = settings.database if getattr(args, "db", None) else str(config.data_dir() / "demo.sqlite")
         settings = replace(settings, demo=True, database=demo_db)
     return settings

@@ -64,14 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from frontdesk import config
+    from frontdesk.config_cli import settings_from_args
 
-    settings = config.load(Path(args.config) if getattr(args, "config", None) else None)
-    if getattr(args, "db", None):
-        from dataclasses import replace
-
-        settings = replace(settings, database=str(Path(args.db).resolve()))
-    return settings
+    return settings_from_args(args)[0]
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
