@@ -18,15 +18,18 @@ types reaches SQL as SQL.
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 
 from frontdesk.domain import phone as phones
 from frontdesk.domain.members import EMAIL_SHAPE, MemberSummary
 from frontdesk.domain.text import MAX_QUERY_LENGTH, name_tokens, strip_controls
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 20
 
@@ -162,9 +165,7 @@ class SearchService:
         except sqlite3.DatabaseError as error:
             # A query the index cannot take (it should not happen: inputs are bound and sanitised) must not take
             # the counter down; the receptionist gets a hint and the log gets the reason.
-            import logging
-
-            logging.getLogger(__name__).warning("search failed for a %d-character query: %s", len(text), error)
+            log.warning("search failed for a %d-character query: %s", len(text), error)
             return SearchResult(query=text, kind="none", hint="Search could not run that query; try fewer words")
 
     def _search(self, text: str, limit: int) -> SearchResult:
@@ -179,7 +180,7 @@ class SearchService:
             if how in ("refused", "voucher"):
                 return SearchResult(query=text, kind="forged" if how == "refused" else "voucher", hint=value)
             if how == "member_no":
-                exact += [h.__class__(**{**h.__dict__, "match": "code"}) for h in self.by_member_no(value)]
+                exact += [replace(h, match="code") for h in self.by_member_no(value)]
             elif how == "server_id" and value.isdigit():
                 exact += self.by_server_id(int(value))
             elif how == "code":
