@@ -332,8 +332,8 @@ class MainWindow(QMainWindow):
             return
         token = sign_member_card(profile.member_no, self.settings.member_card_key)
         dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
-        dialog.setModal(True)
-        dialog.show()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()  # modal to this window only; the scanner and sync keep running
         self._card_dialog = dialog
 
     def refresh_member(self) -> None:
