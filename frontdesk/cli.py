@@ -56,10 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(setup)
 
     from frontdesk.config_cli import add_config_command
+    from frontdesk.reports.cli import add_day_command
     from frontdesk.selftest import add_self_test_command
 
     add_self_test_command(sub, _add_common)
     add_config_command(sub, _add_common)
+    add_day_command(sub, _add_common)
     return parser
 
 
@@ -164,6 +166,27 @@ def cmd_config(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_day(args: argparse.Namespace) -> int:
+    from frontdesk.reports.cli import cmd_day as run
+    from frontdesk.store.db import open_database
+
+    settings = _settings(args)
+    if not settings.database_path.exists():
+        print(f"no database at {settings.database_path}", file=sys.stderr)
+        return 2
+    engine = open_database(settings.database_path)
+    try:
+        return run(args, settings, engine, _day_pdf_writer)
+    finally:
+        engine.dispose()
+
+
+def _day_pdf_writer():  # type: ignore[no-untyped-def]
+    from frontdesk.ui.day.pdf import headless_pdf_writer
+
+    return headless_pdf_writer()
+
+
 COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
@@ -173,6 +196,7 @@ COMMANDS = {
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
+    "day": cmd_day,
 }
 
 

@@ -75,6 +75,7 @@ class DayScope:
     day: date
     outlet: str = ""
     counter: str = ""
+    staff_id: int | None = None  # one person's shift: the sales they served and the reversals of those
 
     def label(self) -> str:
         where = " · ".join(part for part in (self.outlet and f"outlet {self.outlet}",
@@ -271,6 +272,14 @@ def _scoped(query: Any, table: Any, scope: DayScope) -> Any:
         query = query.where(table.c.outlet_code == scope.outlet)
     if scope.counter:
         query = query.where(table.c.counter_id == scope.counter)
+    if scope.staff_id is not None:
+        if table is SALES:
+            original = SALES.alias("original")
+            theirs = select(original.c.id).where(original.c.id == SALES.c.original_sale_id,
+                                                 original.c.staff_id == scope.staff_id).exists()
+            query = query.where((SALES.c.staff_id == scope.staff_id) | theirs)
+        else:
+            query = query.where(False)  # adjustments are a manager's, not part of anyone's shift
     return query
 
 
@@ -323,7 +332,7 @@ def _load(conn: Connection, scope: DayScope, home: Home) -> DayReport:
                                           SALES.c.occurred_at)
                                    .where(SALES.c.original_sale_id.in_(sale_ids))).all()
     enrolments: list[Any] = []
-    if home.covers(scope):
+    if home.covers(scope) and scope.staff_id is None:
         enrolments = conn.execute(select(OUTBOX.c.id, OUTBOX.c.member_id, OUTBOX.c.status, OUTBOX.c.last_error,
                                          OUTBOX.c.created_at)
                                   .where(OUTBOX.c.kind == "enrol", OUTBOX.c.created_at >= start,

@@ -217,3 +217,7 @@ def generated_day(tmp_path: Path, day_template: Path) -> GeneratedDay:
                        pending_outbox=[i for i, s in outbox if s == "pending"])
     search.close()
     engine.dispose()
+
+
+# The real reference server and counter databases of the sync tests, for point adjustments that really sync.
+from tests.sync.conftest import counter, counter_template, server, server_factory, shared_server  # noqa: E402,F401
