@@ -220,8 +220,16 @@ def after_close(close: CloseRecord | None, report: DayReport) -> list[Adjustment
 
 
 # --- manager actions ---------------------------------------------------------------------------------------------
-def _check_manager(staff: StaffService, manager_id: int | None, pin: str, purpose: str) -> int:
-    if manager_id is None:
+def _check_manager(staff: StaffService, manager_id: int | None, pin: str | None, purpose: str,
+                   approved_by: int | None = None) -> int:
+    """The approving manager's id: `approved_by` when the screen already checked the PIN (ManagerApprovalDialog,
+    with the lockout), else `manager_id` with `pin` checked here."""
+    if approved_by is not None:
+        person = staff.get(approved_by)
+        if person is None or not person.is_manager:
+            raise DayActionRefused({"manager": "Only a manager can approve this"})
+        return person.id
+    if manager_id is None or pin is None:
         raise DayActionRefused({"manager": "Pick the manager approving this"})
     check = staff.check_pin(manager_id, pin, require_manager=True, purpose=purpose)
     if not check.ok or check.staff is None:
@@ -236,14 +244,15 @@ def _reason(reason: str | None, what: str) -> str:
     return cleaned[:1000]
 
 
-def close_day(engine: Engine, scope: DayScope, home: Home, staff: StaffService, *, manager_id: int | None,
-              pin: str, override_reason: str | None = None) -> CloseRecord:
+def close_day(engine: Engine, scope: DayScope, home: Home, staff: StaffService, *, manager_id: int | None = None,
+              pin: str | None = None, override_reason: str | None = None,
+              approved_by: int | None = None) -> CloseRecord:
     """Close the day with its snapshot. Refuses (`DayActionRefused` with `.blockers`) while anything is open,
     unless `override_reason` is given; the override and what it overrode are audited."""
     override = " ".join((override_reason or "").split()) or None
     if override is not None:
         override = _reason(override, "the day closes with open items")
-    manager = _check_manager(staff, manager_id, pin, "day close")
+    manager = _check_manager(staff, manager_id, pin, "day close", approved_by)
     with engine.begin() as conn:
         if _current_close(conn, scope) is not None:
             raise DayActionRefused({"day": f"{scope.label()} is already closed"})
@@ -269,10 +278,10 @@ def close_day(engine: Engine, scope: DayScope, home: Home, staff: StaffService, 
                            override_reason=override if open_items else None, blockers=listed, snapshot=snapshot)
 
 
-def reopen_day(engine: Engine, scope: DayScope, staff: StaffService, *, manager_id: int | None, pin: str,
-               reason: str) -> None:
+def reopen_day(engine: Engine, scope: DayScope, staff: StaffService, *, manager_id: int | None = None,
+               pin: str | None = None, reason: str, approved_by: int | None = None) -> None:
     why = _reason(reason, "the day is reopened")
-    manager = _check_manager(staff, manager_id, pin, "day reopen")
+    manager = _check_manager(staff, manager_id, pin, "day reopen", approved_by)
     with engine.begin() as conn:
         current = _current_close(conn, scope)
         if current is None:

@@ -432,7 +432,7 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
         if state in refused:
             detail = s.reject_reason or (entry.last_error if entry else "") or ""
             if entry is not None and entry.id in explained:
-                detail = f"{detail} — discarded: {explained[entry.id]}" if detail else f"discarded: {explained[entry.id]}"
+                detail = f"{detail} (manager: {explained[entry.id]})" if detail else f"manager: {explained[entry.id]}"
         status = SYNC_WORDS[state]
         local_hour = s.occurred_at.astimezone(zone).hour
         if s.kind == "sale":

@@ -53,16 +53,19 @@ class DayService:
     def export_csv(self, scope: DayScope, path: Path) -> tuple[Path, Path]:
         return write_csv(self.state(scope).report, path)
 
-    def close(self, scope: DayScope, manager_id: int | None, pin: str, override_reason: str | None = None
-              ) -> closing.CloseRecord:
-        return closing.close_day(self.engine, scope, self.home, self.staff, manager_id=manager_id, pin=pin,
+    def close(self, scope: DayScope, approved_by: int, override_reason: str | None = None) -> closing.CloseRecord:
+        """Close, approved by a manager whose PIN the screen checked (ManagerApprovalDialog)."""
+        return closing.close_day(self.engine, scope, self.home, self.staff, approved_by=approved_by,
                                  override_reason=override_reason)
 
-    def reopen(self, scope: DayScope, manager_id: int | None, pin: str, reason: str) -> None:
-        closing.reopen_day(self.engine, scope, self.staff, manager_id=manager_id, pin=pin, reason=reason)
+    def reopen(self, scope: DayScope, approved_by: int, reason: str) -> None:
+        closing.reopen_day(self.engine, scope, self.staff, approved_by=approved_by, reason=reason)
 
     def resolve(self, action: str, outbox_id: int, manager_id: int | None, reason: str = "") -> None:
-        """One blocker action, already approved by `manager_id` (the screen asked for the PIN)."""
+        """One blocker action, approved by `manager_id` (the screen checked the PIN)."""
+        person = self.staff.get(manager_id) if manager_id is not None else None
+        if person is None or not person.is_manager:
+            raise closing.DayActionRefused({"manager": "Only a manager can approve this"})
         if action == "retry":
             closing.retry(self.engine, outbox_id, manager_id, note=reason)
         elif action == "discard":
