@@ -5,7 +5,7 @@ Up/Down move through the hits, Enter opens the selected or the only hit, Esc cle
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), Ctrl+L lock. Each needs someone signed in;
+new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), Ctrl+L lock. Each needs someone signed in;
 the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
@@ -356,6 +356,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
+        QShortcut(QKeySequence("F10"), self, activated=self.open_day)
         self.member_panel.new_sale_requested.connect(self.open_checkout)
         self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
@@ -468,6 +469,31 @@ class MainWindow(QMainWindow):
             self.void_dialog = dialog
             dialog.open()
             self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    day_window = None
+
+    def open_day(self) -> None:
+        """The Day window: the whole day for a manager, their own shift for a receptionist."""
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.reports.service import DayService
+            from frontdesk.ui.day.screen import DayWindow
+
+            assert self.counter is not None
+            service = DayService(self.counter.checkout.engine, self.settings, self.counter.staff)
+            window = DayWindow(service, self.runner, self.staff, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))
+            if self.sync is not None:
+                window.sync_now = self.sync.wake
+            window.finished.connect(self._dialog_closed)
+            self.day_window = window
+            window.open()
+            self.dialog_opened.emit(window)
 
         self._with_staff(show)
 

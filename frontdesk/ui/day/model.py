@@ -126,12 +126,20 @@ class DayFilterModel(QSortFilterProxyModel):
         self._kind = ""
 
     def set_status(self, status: str) -> None:
-        self._status = status
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_status", status))
 
     def set_kind(self, kind: str) -> None:
-        self._kind = kind
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_kind", kind))
+
+    def _refilter(self, change: Any) -> None:
+        # Qt 6.10 replaced invalidateFilter() with a begin/end pair; PySide6 6.8 and 6.9 only have the former.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:
+            change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

@@ -125,7 +125,7 @@ class AdjustPointsDialog(QDialog):
         self.signed_in = signed_in
         self.result_value: AdjustmentResult | None = None
         self.setWindowTitle("Adjust points")
-        self.setMinimumWidth(480)
+        self.setMinimumSize(520, 400)  # room for a message under every field without squeezing the fields
         layout = QVBoxLayout(self)
         heading = QLabel(f"Points for <b>{html.escape(member_name)}</b>")
         layout.addWidget(heading)
@@ -154,6 +154,9 @@ class AdjustPointsDialog(QDialog):
             box.addWidget(self.errors[key])
             form.addRow(label, box)
         layout.addLayout(form)
+        layout.addStretch(1)
+        for key, edit in (("points", self.points_edit), ("note", self.note_edit), ("pin", self.pin_edit)):
+            edit.textEdited.connect(lambda _text, k=key: self.errors[k].show_message(""))
         self.general_error, _cancel, self.apply_button = dialog_footer(self, layout, "Adjust points", self.apply)
         staff = service.staff
         runner.run_db(lambda: staff.list_staff(managers_only=True), self._managers,
@@ -313,7 +316,7 @@ class DayWindow(QDialog):
 
         bottom = QHBoxLayout()
         self.adjust_button = QPushButton("Adjust points…")
-        self.adjust_button.clicked.connect(self.adjust_points)
+        self.adjust_button.clicked.connect(lambda _checked=False: self.adjust_points())
         self.csv_button = QPushButton("Export CSV…")
         self.csv_button.clicked.connect(self.export_csv)
         self.pdf_button = QPushButton("Day report PDF…")
@@ -384,7 +387,7 @@ class DayWindow(QDialog):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((50, 60, 68, 150, 100, 72, 62, 82, 150, 84, 84)):
+        for column, width in enumerate((50, 60, 68, 150, 100, 72, 64, 92, 150, 84, 84)):
             self.table.setColumnWidth(column, width)
         header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)  # the tender: the longest text
         self.table.doubleClicked.connect(lambda index: self.open_receipt_at(index.row()))
