@@ -83,8 +83,8 @@ def page_one_html(state: DayState, generated_at: datetime) -> str:
              ("Service charge", d["sales"]["service_charge"]), ("Discounts (incl. rewards)", d["sales"]["discounts"]),
              ("Sales the server refused", f"{d['sales']['rejected']['count']} · {d['sales']['rejected']['amount']}")]
     p = d["points"]
-    points = [("Issued (counter)", f"{p['issued']:,}"), ("  of which confirmed by the server", f"{p['issued_server']:,}"),
-              ("  not yet confirmed", f"{p['issued_unconfirmed']:,}"), ("Redeemed", f"{p['redeemed']:,}"),
+    points = [("Issued (counter)", f"{p['issued']:,}"), ("\u2003of which confirmed by the server", f"{p['issued_server']:,}"),
+              ("\u2003not yet confirmed", f"{p['issued_unconfirmed']:,}"), ("Redeemed", f"{p['redeemed']:,}"),
               ("Clawed back (refunds, voids)", f"{p['reversed']['clawed_back']:,}"),
               ("Given back (voids)", f"{p['reversed']['restored']:,}"),
               ("Shortfall (already spent)", f"{p['reversed']['shortfall']:,}"),
