@@ -121,6 +121,9 @@ def _row_label(row: DayRow) -> str:
 def blockers(report: DayReport) -> list[Blocker]:
     found: list[Blocker] = []
     for row in report.rows:
+        if row.sync not in ("pending", "in_doubt", "rejected", "discarded") or (
+                row.sync == "discarded" and row.explained):
+            continue
         label = _row_label(row)
         local_time = row.occurred_at.astimezone(report.home.zone).strftime("%H:%M")
         if row.sync == "pending":

@@ -22,9 +22,10 @@ What the figures mean (the counter is not the till: WESS counts the cash; this i
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.engine import Connection
 
-from frontdesk.domain.money import Money
+from frontdesk.domain.money import Money, minor_exponent
 from frontdesk.store.models import (
     AuditEntry,
     LedgerEntry,
@@ -102,7 +103,7 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~3x as much, on 2,000 rows a day
 class DayRow:
     """One line of the Day screen: a sale, void, refund, enrolment or point adjustment."""
 
@@ -267,6 +268,33 @@ def sync_state(outbox_status: str | None, sale_status: str | None) -> str:
             "discarded": "discarded"}.get(outbox_status, "pending")
 
 
+@lru_cache(maxsize=64)
+def _record_type(names: tuple[str, ...]) -> Any:
+    return namedtuple("Record", names)  # type: ignore[misc]
+
+
+def _records(result: Any) -> list[Any]:
+    """Result rows as named tuples: their attributes read ~15x faster than SQLAlchemy rows', which matters when a
+    busy day's 2,000 sales are each read a few dozen times."""
+    make = _record_type(tuple(result.keys()))._make
+    return [make(row) for row in result.fetchall()]
+
+
+@lru_cache(maxsize=16)
+def _exponent(currency: str) -> int:
+    return minor_exponent(currency)
+
+
+def plain_minor(minor: int, currency: str) -> str:
+    """`Money.from_minor(minor, currency).plain()`, without building a Money: "1234.50", "-0.05", "700" (JPY)."""
+    exponent = _exponent(currency)
+    if exponent == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, part = divmod(abs(minor), 10 ** exponent)
+    return f"{sign}{whole}.{part:0{exponent}d}"
+
+
 def _scoped(query: Any, table: Any, scope: DayScope) -> Any:
     if scope.outlet:
         query = query.where(table.c.outlet_code == scope.outlet)
@@ -297,53 +325,53 @@ def _load(conn: Connection, scope: DayScope, home: Home) -> DayReport:
     zone = home.zone
     in_day = and_(SALES.c.occurred_at >= start, SALES.c.occurred_at < end)
     day_sales = _scoped(select(SALES.c.id).where(in_day), SALES, scope)
-    sale_rows = conn.execute(_scoped(select(
+    sale_rows = _records(conn.execute(_scoped(select(
         SALES.c.id, SALES.c.kind, SALES.c.receipt_no, SALES.c.outlet_code, SALES.c.counter_id,
         SALES.c.staff_id, SALES.c.member_id, SALES.c.occurred_at, SALES.c.currency, SALES.c.subtotal_minor,
         SALES.c.tax_minor, SALES.c.service_charge_minor, SALES.c.discount_minor, SALES.c.total_minor,
         SALES.c.points_earned, SALES.c.points_redeemed, SALES.c.server_points, SALES.c.status,
         SALES.c.reject_reason, SALES.c.original_sale_id, SALES.c.provisional, SALES.c.note,
         SALES.c.created_at,
-    ).where(in_day), SALES, scope).order_by(SALES.c.occurred_at, SALES.c.id)).all()
+    ).where(in_day), SALES, scope).order_by(SALES.c.occurred_at, SALES.c.id)))
     sale_ids = day_sales.scalar_subquery()
     in_day_ids = {r.id for r in sale_rows}
     earlier = sorted({r.original_sale_id for r in sale_rows
                       if r.original_sale_id is not None and r.original_sale_id not in in_day_ids})
-    originals = {r.id: r.staff_id for r in conn.execute(
-        select(SALES.c.id, SALES.c.staff_id).where(SALES.c.id.in_(earlier)))} if earlier else {}
-    items = conn.execute(select(ITEMS.c.sale_id, ITEMS.c.line_no, ITEMS.c.name, ITEMS.c.sku, ITEMS.c.category,
+    originals = {r.id: r.staff_id for r in _records(conn.execute(
+        select(SALES.c.id, SALES.c.staff_id).where(SALES.c.id.in_(earlier))))} if earlier else {}
+    items = _records(conn.execute(select(ITEMS.c.sale_id, ITEMS.c.line_no, ITEMS.c.name, ITEMS.c.sku, ITEMS.c.category,
                                 ITEMS.c.quantity, ITEMS.c.unit_price_minor, ITEMS.c.tax_minor,
                                 ITEMS.c.service_charge_minor, ITEMS.c.discount_minor, ITEMS.c.total_minor,
                                 ITEMS.c.staff_code, ITEMS.c.points)
-                         .where(ITEMS.c.sale_id.in_(sale_ids)).order_by(ITEMS.c.sale_id, ITEMS.c.line_no)).all()
-    payments = conn.execute(select(PAYMENTS.c.sale_id, PAYMENTS.c.method, PAYMENTS.c.amount_minor)
-                            .where(PAYMENTS.c.sale_id.in_(sale_ids)).order_by(PAYMENTS.c.id)).all()
-    redemptions = conn.execute(select(REDEMPTIONS.c.sale_id, REDEMPTIONS.c.kind, REDEMPTIONS.c.code,
+                         .where(ITEMS.c.sale_id.in_(sale_ids)).order_by(ITEMS.c.sale_id, ITEMS.c.line_no)))
+    payments = _records(conn.execute(select(PAYMENTS.c.sale_id, PAYMENTS.c.method, PAYMENTS.c.amount_minor)
+                            .where(PAYMENTS.c.sale_id.in_(sale_ids)).order_by(PAYMENTS.c.id)))
+    redemptions = _records(conn.execute(select(REDEMPTIONS.c.sale_id, REDEMPTIONS.c.kind, REDEMPTIONS.c.code,
                                       REDEMPTIONS.c.points, REDEMPTIONS.c.discount_minor,
                                       REDEMPTIONS.c.provisional)
-                               .where(REDEMPTIONS.c.sale_id.in_(sale_ids))).all()
-    shortfalls = conn.execute(select(LEDGER.c.sale_id, func.sum(LEDGER.c.points))
+                               .where(REDEMPTIONS.c.sale_id.in_(sale_ids))))
+    shortfalls = _records(conn.execute(select(LEDGER.c.sale_id, func.sum(LEDGER.c.points).label("points"))
                               .where(LEDGER.c.sale_id.in_(sale_ids), LEDGER.c.kind == "shortfall")
-                              .group_by(LEDGER.c.sale_id)).all()
-    outbox = conn.execute(select(OUTBOX.c.id, OUTBOX.c.sale_id, OUTBOX.c.status, OUTBOX.c.last_error,
+                              .group_by(LEDGER.c.sale_id)))
+    outbox = _records(conn.execute(select(OUTBOX.c.id, OUTBOX.c.sale_id, OUTBOX.c.status, OUTBOX.c.last_error,
                                  OUTBOX.c.created_at)
-                          .where(OUTBOX.c.sale_id.in_(sale_ids)).order_by(OUTBOX.c.id)).all()
-    later_reversals = conn.execute(select(SALES.c.original_sale_id, SALES.c.kind, SALES.c.total_minor,
+                          .where(OUTBOX.c.sale_id.in_(sale_ids)).order_by(OUTBOX.c.id)))
+    later_reversals = _records(conn.execute(select(SALES.c.original_sale_id, SALES.c.kind, SALES.c.total_minor,
                                           SALES.c.occurred_at)
-                                   .where(SALES.c.original_sale_id.in_(sale_ids))).all()
+                                   .where(SALES.c.original_sale_id.in_(sale_ids))))
     enrolments: list[Any] = []
     if home.covers(scope) and scope.staff_id is None:
-        enrolments = conn.execute(select(OUTBOX.c.id, OUTBOX.c.member_id, OUTBOX.c.status, OUTBOX.c.last_error,
+        enrolments = _records(conn.execute(select(OUTBOX.c.id, OUTBOX.c.member_id, OUTBOX.c.status, OUTBOX.c.last_error,
                                          OUTBOX.c.created_at)
                                   .where(OUTBOX.c.kind == "enrol", OUTBOX.c.created_at >= start,
-                                         OUTBOX.c.created_at < end).order_by(OUTBOX.c.id)).all()
-    adjustments = conn.execute(_scoped(select(
+                                         OUTBOX.c.created_at < end).order_by(OUTBOX.c.id)))
+    adjustments = _records(conn.execute(_scoped(select(
         ADJUSTMENTS.c.id, ADJUSTMENTS.c.member_id, ADJUSTMENTS.c.points, ADJUSTMENTS.c.reason,
         ADJUSTMENTS.c.note, ADJUSTMENTS.c.approved_by, ADJUSTMENTS.c.occurred_at, ADJUSTMENTS.c.outbox_id,
         OUTBOX.c.status, OUTBOX.c.last_error,
     ).select_from(ADJUSTMENTS.outerjoin(OUTBOX, OUTBOX.c.id == ADJUSTMENTS.c.outbox_id)).where(
         ADJUSTMENTS.c.occurred_at >= start, ADJUSTMENTS.c.occurred_at < end), ADJUSTMENTS, scope)
-        .order_by(ADJUSTMENTS.c.occurred_at)).all()
+        .order_by(ADJUSTMENTS.c.occurred_at)))
     member_ids = {r.member_id for r in sale_rows if r.member_id} | {r.member_id for r in enrolments if r.member_id} \
         | {r.member_id for r in adjustments}
     members = _names(conn, member_ids)
@@ -378,8 +406,7 @@ def _discard_reasons(conn: Any, since: datetime) -> dict[int, str]:
 
 
 def _tender(payments: Iterable[Any], currency: str) -> str:
-    parts = [f"{PAYMENT_WORDS.get(p.method, p.method)} {Money.from_minor(p.amount_minor, currency).plain()}"
-             for p in payments]
+    parts = [f"{PAYMENT_WORDS.get(p.method, p.method)} {plain_minor(p.amount_minor, currency)}" for p in payments]
     return " + ".join(parts)
 
 

@@ -313,6 +313,8 @@ class DayWindow(QDialog):
         self.chart_views: list[QChartView] = []
         self.tabs.addTab(self.charts_tab, "Charts")
         self.tabs.addTab(self._close_tab(), "Close the day")
+        self._close_tab_stale = True
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         bottom = QHBoxLayout()
         self.adjust_button = QPushButton("Adjust points…")
@@ -511,8 +513,17 @@ class DayWindow(QDialog):
         self.state_label.style().unpolish(self.state_label)
         self.state_label.style().polish(self.state_label)
         self._show_charts(state)
-        self._show_close(state)
+        self._close_tab_stale = True
+        if self.tabs.currentIndex() == 2:
+            self._show_close(state)
+        else:
+            self._close_buttons(state)
         self.loaded.emit(state)
+
+    def _tab_changed(self, index: int) -> None:
+        # The close tab has a row of buttons per open item: built when it is looked at, not on every reload.
+        if index == 2 and self.state is not None and self._close_tab_stale:
+            self._show_close(self.state)
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -533,7 +544,16 @@ class DayWindow(QDialog):
             self.charts_grid.addWidget(view, index // 2, index % 2)
             self.chart_views.append(view)
 
+    def _close_buttons(self, state: DayState) -> None:
+        closed = state.closed
+        manager = self.manager_mode
+        self.close_button.setEnabled(manager and not closed and not state.blockers)
+        self.override_button.setEnabled(manager and not closed and bool(state.blockers))
+        self.reopen_button.setEnabled(manager and closed)
+        self.pdf_button.setText("Z report PDF…" if closed else "X report PDF…")
+
     def _show_close(self, state: DayState) -> None:
+        self._close_tab_stale = False
         closed = state.closed
         self.close_headline.setText(describe_state(state))
         self.blockers_table.setRowCount(0)
@@ -567,11 +587,7 @@ class DayWindow(QDialog):
                 parts.append(line)
         self.after_label.setText("<br>".join(parts))
         self.after_scroll.setVisible(bool(parts))
-        manager = self.manager_mode
-        self.close_button.setEnabled(manager and not closed and not state.blockers)
-        self.override_button.setEnabled(manager and not closed and bool(state.blockers))
-        self.reopen_button.setEnabled(manager and closed)
-        self.pdf_button.setText("Z report PDF…" if closed else "X report PDF…")
+        self._close_buttons(state)
 
     def _action_buttons(self, blocker: Blocker) -> QWidget:
         holder = QWidget()
