@@ -249,7 +249,7 @@ class DayReport:
     rows: list[DayRow]
     totals: DayTotals
     exceptions: list[Exception_]
-    lines: list[dict[str, Any]]  # the sales' item lines, for the lines CSV
+    lines: list[tuple[Any, Any]]  # (item line, its sale) records of the day's sales, for the lines CSV
 
     def row(self, key: str) -> DayRow | None:
         return next((r for r in self.rows if r.key == key), None)
@@ -331,7 +331,6 @@ def _load(conn: Connection, scope: DayScope, home: Home) -> DayReport:
         SALES.c.tax_minor, SALES.c.service_charge_minor, SALES.c.discount_minor, SALES.c.total_minor,
         SALES.c.points_earned, SALES.c.points_redeemed, SALES.c.server_points, SALES.c.status,
         SALES.c.reject_reason, SALES.c.original_sale_id, SALES.c.provisional, SALES.c.note,
-        SALES.c.created_at,
     ).where(in_day), SALES, scope).order_by(SALES.c.occurred_at, SALES.c.id)))
     sale_ids = day_sales.scalar_subquery()
     in_day_ids = {r.id for r in sale_rows}
@@ -353,8 +352,7 @@ def _load(conn: Connection, scope: DayScope, home: Home) -> DayReport:
     shortfalls = _records(conn.execute(select(LEDGER.c.sale_id, func.sum(LEDGER.c.points).label("points"))
                               .where(LEDGER.c.sale_id.in_(sale_ids), LEDGER.c.kind == "shortfall")
                               .group_by(LEDGER.c.sale_id)))
-    outbox = _records(conn.execute(select(OUTBOX.c.id, OUTBOX.c.sale_id, OUTBOX.c.status, OUTBOX.c.last_error,
-                                 OUTBOX.c.created_at)
+    outbox = _records(conn.execute(select(OUTBOX.c.id, OUTBOX.c.sale_id, OUTBOX.c.status, OUTBOX.c.last_error)
                           .where(OUTBOX.c.sale_id.in_(sale_ids)).order_by(OUTBOX.c.id)))
     later_reversals = _records(conn.execute(select(SALES.c.original_sale_id, SALES.c.kind, SALES.c.total_minor,
                                           SALES.c.occurred_at)
@@ -436,7 +434,7 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
     original_staff.update(earlier_originals)
     rows: list[DayRow] = []
     exceptions: list[Exception_] = []
-    lines: list[dict[str, Any]] = []
+    lines: list[tuple[Any, Any]] = []
     oldest: tuple[datetime, DayRow] | None = None
 
     def count_sync(row: DayRow) -> None:
@@ -556,12 +554,7 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
         figures = totals.by_category.setdefault(category, {"quantity": 0, "amount": 0})
         figures["quantity"] += item.quantity
         figures["amount"] += item.total_minor
-        lines.append({"sale_id": item.sale_id, "receipt_no": sale.receipt_no, "occurred_at": sale.occurred_at,
-                      "line_no": item.line_no, "name": item.name, "sku": item.sku, "category": item.category,
-                      "quantity": item.quantity, "unit_price_minor": item.unit_price_minor,
-                      "discount_minor": item.discount_minor, "tax_minor": item.tax_minor,
-                      "service_charge_minor": item.service_charge_minor, "total_minor": item.total_minor,
-                      "staff_code": item.staff_code, "points": item.points, "currency": sale.currency})
+        lines.append((item, sale))
 
     for e in enrolments:
         state = sync_state(e.status, None)

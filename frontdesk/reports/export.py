@@ -60,18 +60,17 @@ def sales_csv(report: DayReport) -> str:
 def lines_csv(report: DayReport) -> str:
     zone = report.home.zone
     rows: list[list[object]] = []
-    for line in report.lines:
-        local = line["occurred_at"].astimezone(zone)
-        currency = line["currency"]
+    for item, sale in report.lines:
+        local = sale.occurred_at.astimezone(zone)
+        currency = sale.currency
 
         def plain(minor: int) -> str:
             return Money.from_minor(minor, currency).plain()
 
-        rows.append([local.date().isoformat(), local.isoformat(timespec="seconds"), line["receipt_no"],
-                     line["line_no"], line["name"], line["sku"], line["category"], line["quantity"],
-                     plain(line["unit_price_minor"]), plain(line["discount_minor"]), plain(line["tax_minor"]),
-                     plain(line["service_charge_minor"]), plain(line["total_minor"]), currency, line["staff_code"],
-                     line["points"]])
+        rows.append([local.date().isoformat(), local.isoformat(timespec="seconds"), sale.receipt_no,
+                     item.line_no, item.name, item.sku, item.category, item.quantity, plain(item.unit_price_minor),
+                     plain(item.discount_minor), plain(item.tax_minor), plain(item.service_charge_minor),
+                     plain(item.total_minor), currency, item.staff_code, item.points])
     return _write(LINES_COLUMNS, rows)
 
 
