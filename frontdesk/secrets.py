@@ -112,3 +112,12 @@ def key_source(name: str = "default") -> str:
         except Exception:  # noqa: BLE001
             pass
     return "environment" if os.environ.get(ENV_VAR) else "none"
+
+
+def mask_secret(value: str) -> str:
+    """How a secret is shown: never the value, only enough to tell two keys apart."""
+    if not value:
+        return "(not set)"
+    if len(value) >= 12:
+        return f"…{value[-4:]} ({len(value)} characters)"
+    return f"*** ({len(value)} characters)"

@@ -126,7 +126,7 @@ def test_any_text_at_all_never_raises(service, text):
 def test_search_cli_prints_one_json_line_per_query(tmp_path, capsys):
     import json
 
-    from frontdesk.cli import main
+    from frontdesk.app.cli import main
 
     db = tmp_path / "cli.sqlite"
     assert main(["demo-data", "--members", "50", "--db", str(db), "--seed", "5"]) == 0
@@ -151,8 +151,8 @@ def test_demo_data_is_deterministic_by_seed(tmp_path):
 
 
 def test_scanned_member_cards_open_the_member_and_forged_ones_are_refused(tmp_path):
+    from frontdesk.members.lookup import scan_code_resolver
     from frontdesk.scan.codes import sign_member_card
-    from frontdesk.services.lookup import scan_code_resolver
 
     db = tmp_path / "cards.sqlite"
     upgrade_database(db)

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from frontdesk.domain.money import Money
-from frontdesk.domain.programme import Programme, SaleDraft, SaleLine, programme_from_dict
+from frontdesk.domain.programme import (
+    Programme,
+    SaleDraft,
+    SaleLine,
+    programme_from_dict,
+)
 
 SGT = timezone(timedelta(hours=8))
 DEMO_PATH = Path(__file__).resolve().parents[2] / "resources" / "programme" / "demo.toml"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from frontdesk.domain.programme import ActivityEntry, MemberStanding, load_programme, tier_status
+from frontdesk.domain.programme import (
+    ActivityEntry,
+    MemberStanding,
+    load_programme,
+    tier_status,
+)
 
 from .helpers import DEMO_PATH, money, programme
 
