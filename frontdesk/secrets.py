@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class SecretStoreUnavailable(RuntimeError):
     """No OS keyring on this machine (or it refused); the message tells IT what to do instead."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     """The keyring module if a real backend is available, else None."""
     try:
         import keyring

@@ -92,7 +92,7 @@ def quote_reversal(session: Session, sale_id: int, *, void: bool, amount: str) -
     )
     profile = load_profile(session, original.member_id, recent_limit=0)
     balance = Balances(points=profile.available_points if profile else 0, stored_value=Money.zero(currency))
-    previous = _previous_reversal(earlier, total, balance) if earlier else None
+    previous = _previous_reversal(list(earlier), total, balance) if earlier else None
     try:
         reversal = reverse_sale(effects, refund, balance, previous)
     except ReversalError as error:
