@@ -35,7 +35,7 @@ from frontdesk.config import Settings  # noqa: E402
 from frontdesk.demo.generator import build_demo_database  # noqa: E402
 from frontdesk.reports.day import DayScope, day_bounds  # noqa: E402
 from frontdesk.reports.service import DayService  # noqa: E402
-from frontdesk.services.staff import StaffService  # noqa: E402
+from frontdesk.staff.service import StaffService  # noqa: E402
 from frontdesk.store.db import make_engine, upgrade_database  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"

@@ -90,7 +90,7 @@ def _read_pin(prompt: str) -> str:
 
 
 def cmd_day(args: argparse.Namespace, settings: Any, engine: Any, pdf_writer: Callable[[], PdfWriter] | None) -> int:
-    from frontdesk.services.staff import StaffService
+    from frontdesk.staff.service import StaffService
 
     scope, home = scope_from_args(args, settings)
     state = day_state(engine, scope, home)

@@ -20,6 +20,7 @@ All writes take the write lock first (BEGIN IMMEDIATE) and re-read the day insid
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from frontdesk.reports.day import KIND_WORDS, SYNC_WORDS, DayReport, DayRow, DayScope, Home, load_day
-from frontdesk.services.staff import StaffService
+from frontdesk.staff.service import StaffService
 from frontdesk.store.models import AuditEntry, DayClose, LedgerEntry, MemberVoucher, OutboxEntry, Sale, SaleRedemption
 from frontdesk.store.types import utc_now
 
@@ -310,13 +311,22 @@ def explain_entry(engine: Engine, outbox_id: int, staff_id: int | None, reason: 
                                           details={"outbox_id": outbox_id, "sale_id": row.sale_id, "reason": why}))
 
 
-def discard_with_reason(engine: Engine, outbox_id: int, staff_id: int | None, reason: str) -> None:
-    from sync.outbox import EntryStateError, discard_entry
+@dataclass(frozen=True)
+class SyncDecisions:
+    """The sync engine's own manager actions (`sync.outbox.retry_entry`, `discard_entry`), handed in by the screen
+    or the command line: this package sits below sync and never imports it. Each raises ValueError when the entry
+    is not in a state that allows it."""
 
+    retry: Callable[..., None]
+    discard: Callable[..., None]
+
+
+def discard_with_reason(decisions: SyncDecisions, engine: Engine, outbox_id: int, staff_id: int | None,
+                        reason: str) -> None:
     why = _reason(reason, "it is discarded")
     try:
-        discard_entry(engine, outbox_id, staff_id, note=why)
-    except EntryStateError as error:
+        decisions.discard(engine, outbox_id, staff_id, note=why)
+    except ValueError as error:
         raise DayActionRefused({"entry": str(error)}) from None
     _set_listed_ledger(engine, outbox_id, "pending", "rejected")
 
@@ -331,12 +341,10 @@ def _set_listed_ledger(engine: Engine, outbox_id: int, old: str, new: str) -> No
             conn.execute(update(LEDGER).where(LEDGER.c.id.in_(ids), LEDGER.c.status == old).values(status=new))
 
 
-def retry(engine: Engine, outbox_id: int, staff_id: int | None, note: str = "") -> None:
-    from sync.outbox import EntryStateError, retry_entry
-
+def retry(decisions: SyncDecisions, engine: Engine, outbox_id: int, staff_id: int | None, note: str = "") -> None:
     try:
-        retry_entry(engine, outbox_id, staff_id, note=note)
-    except EntryStateError as error:
+        decisions.retry(engine, outbox_id, staff_id, note=note)
+    except ValueError as error:
         raise DayActionRefused({"entry": str(error)}) from None
     _set_listed_ledger(engine, outbox_id, "rejected", "pending")
 
@@ -397,4 +405,4 @@ def describe_state(state: DayState) -> str:
 
 __all__ = ["ACTION_WORDS", "SYNC_WORDS", "Adjustment", "Blocker", "CloseRecord", "DayActionRefused", "DayState",
            "after_close", "blockers", "close_day", "day_state", "describe_state", "discard_with_reason",
-           "explain_entry", "reopen_day", "retry", "send_without_refused", "snapshot_of"]
+           "explain_entry", "reopen_day", "retry", "send_without_refused", "snapshot_of", "SyncDecisions"]

@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from frontdesk.config import Settings
-from frontdesk.points import AdjustmentResult, PointAdjustments
+from frontdesk.sales.adjustments import AdjustmentResult, PointAdjustments
 from frontdesk.reports import close as closing
 from frontdesk.reports.day import DayScope, Home
 from frontdesk.reports.export import write_csv
-from frontdesk.services.staff import StaffService
+from frontdesk.staff.service import StaffService
 from frontdesk.store.models import Member, Sale
 
 
@@ -28,8 +28,12 @@ class Receipt:
 
 
 class DayService:
-    def __init__(self, engine: Engine, settings: Settings, staff: StaffService) -> None:
+    def __init__(self, engine: Engine, settings: Settings, staff: StaffService,
+                 decisions: closing.SyncDecisions | None = None) -> None:
+        """`decisions`: the sync engine's retry and discard (`sync_decisions()` in the UI); without them those two
+        blocker actions are refused with a message."""
         self.engine = engine
+        self.decisions = decisions
         self.settings = settings
         self.staff = staff
         self.home = Home(outlet=settings.outlet_code, counter=settings.counter_id, zone=settings.zone,
@@ -66,10 +70,14 @@ class DayService:
         person = self.staff.get(manager_id) if manager_id is not None else None
         if person is None or not person.is_manager:
             raise closing.DayActionRefused({"manager": "Only a manager can approve this"})
+        if action in ("retry", "discard") and self.decisions is None:
+            raise closing.DayActionRefused({"action": "Sync is not available here: retry or discard from the counter"})
         if action == "retry":
-            closing.retry(self.engine, outbox_id, manager_id, note=reason)
+            assert self.decisions is not None
+            closing.retry(self.decisions, self.engine, outbox_id, manager_id, note=reason)
         elif action == "discard":
-            closing.discard_with_reason(self.engine, outbox_id, manager_id, reason)
+            assert self.decisions is not None
+            closing.discard_with_reason(self.decisions, self.engine, outbox_id, manager_id, reason)
         elif action == "explain":
             closing.explain_entry(self.engine, outbox_id, manager_id, reason)
         elif action == "send_without_refused":

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.config import Settings
+from frontdesk.counter import CounterServices
+from frontdesk.members.lookup import LookupService, MemberView
 from frontdesk.search import SearchResult
-from frontdesk.services.checkout import CounterServices
-from frontdesk.services.lookup import LookupService, MemberView
-from frontdesk.services.staff import StaffInfo
+from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
         self.member_opened.connect(controller.refresh_member)
 
     def is_online(self) -> bool:
-        """Cheap and thread-safe: the last status the sync loop reported (read by the checkout inside its writes)."""
+        """Whether the last status the sync loop reported says the loyalty server answers."""
         status = self.sync.last_status if self.sync is not None else None
         return bool(status is not None and status.online)
 
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
         self._with_staff(lambda: self.open_member(member_id, after=self._show_checkout))
 
     def _show_checkout(self, view: MemberView) -> None:
-        from frontdesk.ui.checkout_dialog import CheckoutDialog
+        from frontdesk.ui.sales.checkout_dialog import CheckoutDialog
 
         assert self.counter is not None
         dialog = CheckoutDialog(self.settings, self.counter, self.runner, view, self.staff, self)
@@ -459,7 +459,7 @@ class MainWindow(QMainWindow):
             return
 
         def show() -> None:
-            from frontdesk.ui.void_dialog import VoidDialog
+            from frontdesk.ui.sales.void_dialog import VoidDialog
 
             assert self.counter is not None
             member_id = self.current_view.profile.id if self.current_view is not None else None
@@ -481,10 +481,11 @@ class MainWindow(QMainWindow):
 
         def show() -> None:
             from frontdesk.reports.service import DayService
+            from frontdesk.ui.day import sync_decisions
             from frontdesk.ui.day.screen import DayWindow
 
             assert self.counter is not None
-            service = DayService(self.counter.checkout.engine, self.settings, self.counter.staff)
+            service = DayService(self.counter.sales.engine, self.settings, self.counter.staff, sync_decisions())
             window = DayWindow(service, self.runner, self.staff, self)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             window.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))

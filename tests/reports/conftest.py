@@ -16,17 +16,11 @@ from pathlib import Path
 import pytest
 
 from frontdesk.config import Settings
-from frontdesk.points import PointAdjustments
+from frontdesk.counter import build_counter_services
 from frontdesk.reports.day import DayScope, Home
+from frontdesk.sales import LineInput, PaymentInput, RedemptionInput, SaleRequest, SalesService
+from frontdesk.sales.adjustments import PointAdjustments
 from frontdesk.search import SearchService
-from frontdesk.services.checkout import (
-    CheckoutDraft,
-    CheckoutService,
-    LineInput,
-    PaymentInput,
-    RedemptionInput,
-    build_counter_services,
-)
 from frontdesk.store import make_engine
 from frontdesk.store.db import upgrade_database
 from sync.outbox import discard_entry
@@ -111,8 +105,8 @@ def build_day(db: Path, *, seed: int = 13, sales: int = 40) -> GeneratedDay:
     search = SearchService(engine, region=base.phone_region)
     services = build_counter_services(engine, base, search)
     clock = lambda: datetime.combine(day, time(23, 0), zone).astimezone(timezone.utc)  # noqa: E731
-    online = CheckoutService(engine, base, services.programmes, services.staff, is_online=lambda: True, clock=clock)
-    offline = CheckoutService(engine, base, services.programmes, services.staff, is_online=lambda: False,
+    online = SalesService(engine, base, services.programmes, services.staff, is_online=lambda: True, clock=clock)
+    offline = SalesService(engine, base, services.programmes, services.staff, is_online=lambda: False,
                               clock=clock)
     rich = members_with_points(db, 3000, 12)
     sale_ids: list[int] = []
@@ -130,7 +124,7 @@ def build_day(db: Path, *, seed: int = 13, sales: int = 40) -> GeneratedDay:
         elif shape == 3:
             checkout = offline  # a provisional redemption, made while the server was unreachable
             redemptions = (RedemptionInput("points", amount="5.00"),)
-        draft = CheckoutDraft(member_id=member, staff_id=STAFF[rng.choice(["S01", "S02", "S04"])],
+        draft = SaleRequest(member_id=member, staff_id=STAFF[rng.choice(["S01", "S02", "S04"])],
                               receipt_no=f"D{n:04d}", occurred_at=at, lines=lines, redemptions=redemptions)
         quote = checkout.quote(draft)
         assert quote.to_pay is not None, quote.errors
@@ -141,7 +135,7 @@ def build_day(db: Path, *, seed: int = 13, sales: int = 40) -> GeneratedDay:
                         PaymentInput("card", (to_pay - to_pay.from_minor(part, to_pay.currency)).plain()))
         else:
             payments = (PaymentInput(rng.choice(["card", "nets", "cash"]), to_pay.plain()),)
-        confirmed = checkout.confirm(replace(draft, payments=payments))
+        confirmed = checkout.record(replace(draft, payments=payments))
         assert not quote.errors or confirmed, quote.errors
         sale_ids.append(confirmed.sale_id)
 

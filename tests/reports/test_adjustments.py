@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from frontdesk.config import Settings
-from frontdesk.points import AdjustmentRefused, PointAdjustments
-from frontdesk.points.adjustments import parse_points
+from frontdesk.sales.adjustments import AdjustmentRefused, PointAdjustments, parse_points
 from frontdesk.reports.close import blockers, discard_with_reason
+from frontdesk.ui.day import sync_decisions
 from frontdesk.reports.day import DayScope, Home, load_day
-from frontdesk.services.staff import StaffService
+from frontdesk.staff.service import StaffService
 from frontdesk.store.members import load_profile
 from tests.reports.conftest import MANAGER, PIN
 from tests.sync.conftest import drain_until_empty, fast_worker
@@ -99,7 +99,7 @@ def test_adjustments_sync_and_show_in_the_day(counter: Engine, server) -> None: 
     assert report.totals.points_adjusted_added == 150 and report.totals.points_adjusted_removed == 0
     blocker = [b for b in blockers(report) if b.row_key == rows[1].key][0]
     assert blocker.actions == ("retry", "discard")
-    discard_with_reason(counter, blocker.outbox_id, MANAGER, "entered in error")
+    discard_with_reason(sync_decisions(), counter, blocker.outbox_id, MANAGER, "entered in error")
     assert dict(_query(counter, "SELECT points, status FROM points_ledger WHERE kind='adjust'"))[-90000] == "rejected"
     report = load_day(counter, DayScope(datetime.now(zone).date()), home)
     assert not [b for b in blockers(report) if b.row_key == rows[1].key]

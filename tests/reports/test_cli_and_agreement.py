@@ -74,7 +74,7 @@ def test_json_csv_pdf_and_screen_agree(qtbot, generated_day: GeneratedDay, tmp_p
 
     # The screen shows the same figures.
     from frontdesk.reports.service import DayService
-    from frontdesk.services.staff import StaffService
+    from frontdesk.staff.service import StaffService
     from frontdesk.ui.day.screen import DayWindow
     from frontdesk.ui.tasks import TaskRunner
 

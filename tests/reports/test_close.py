@@ -20,6 +20,7 @@ from frontdesk.reports.close import (
     send_without_refused,
 )
 from frontdesk.reports.day import load_day
+from frontdesk.ui.day import sync_decisions
 from tests.reports.conftest import MANAGER, PIN, GeneratedDay, settle, sql
 
 
@@ -62,7 +63,7 @@ def test_close_refuses_with_every_kind_of_blocker_and_each_action_resolves_it(ge
     # Resolve each: explain the unexplained discard, retry one rejected entry (then it is delivered), send one
     # without its refused reward, discard the rest with a reason; deliver the pending and the in-doubt ones.
     explain_entry(g.engine, parked[0], MANAGER, "customer cancelled the visit")
-    retry(g.engine, parked[1], MANAGER)
+    retry(sync_decisions(), g.engine, parked[1], MANAGER)
     assert sql(g.db, "SELECT status FROM outbox WHERE id=?", (parked[1],))[0][0] == "pending"
     settle(g.db, parked[1], "done")
     report = load_day(g.engine, g.scope, g.home)
@@ -82,8 +83,8 @@ def test_close_refuses_with_every_kind_of_blocker_and_each_action_resolves_it(ge
     for b in blockers(load_day(g.engine, g.scope, g.home)):
         if b.kind == "rejected":
             with pytest.raises(DayActionRefused):
-                discard_with_reason(g.engine, b.outbox_id, MANAGER, "")  # a reason is required
-            discard_with_reason(g.engine, b.outbox_id, MANAGER, "server refused: duplicate receipt")
+                discard_with_reason(sync_decisions(), g.engine, b.outbox_id, MANAGER, "")  # a reason is required
+            discard_with_reason(sync_decisions(), g.engine, b.outbox_id, MANAGER, "server refused: duplicate receipt")
         elif b.kind in ("pending", "in_doubt"):
             settle(g.db, b.outbox_id, "done")
     assert kinds(g) == set()
@@ -112,7 +113,7 @@ def test_snapshot_survives_later_changes_which_show_as_after_close_adjustments(g
     late = g.pending_outbox[0]
     settle(g.db, late, "done", server_points=999)
     sale = [s for s in g.sale_ids if sql(g.db, "SELECT status FROM sales WHERE id=?", (s,))[0][0] == "synced"][-1]
-    online = g.services.checkout
+    online = g.services.sales
     online.clock = lambda: datetime.combine(g.day, time(23, 30), g.home.zone)  # that evening
     online.reverse(sale, void=False, amount="1.00", manager_id=MANAGER, manager_pin=PIN, reason="late refund")
 

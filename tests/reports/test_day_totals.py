@@ -156,7 +156,7 @@ def test_scope_filters_by_outlet_and_counter(generated_day: GeneratedDay) -> Non
 
 
 def test_enrolments_of_the_day_are_counted(generated_day: GeneratedDay) -> None:
-    from frontdesk.services.enrolment import EnrolmentDraft
+    from frontdesk.members.enrolment import EnrolmentDraft
 
     g = generated_day
     today = datetime.now(g.home.zone).date()

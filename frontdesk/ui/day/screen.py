@@ -45,16 +45,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.points import ADJUSTMENT_REASONS, AdjustmentRefused, AdjustmentResult
+from frontdesk.sales.adjustments import ADJUSTMENT_REASONS, AdjustmentRefused, AdjustmentResult
 from frontdesk.reports.close import ACTION_WORDS, Blocker, DayActionRefused, DayState, describe_state
 from frontdesk.reports.day import PAYMENT_WORDS, SYNC_WORDS, DayScope
 from frontdesk.reports.service import DayService, Receipt
-from frontdesk.services.staff import StaffInfo, StaffService
-from frontdesk.ui.checkout_dialog import FieldError, card, dialog_footer
+from frontdesk.staff.service import StaffInfo, StaffService
+from frontdesk.ui.widgets.forms import FieldError, card, dialog_footer
 from frontdesk.ui.day.charts import day_charts
 from frontdesk.ui.day.model import DayFilterModel, DayTableModel
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
-from frontdesk.ui.receipt_view import ReceiptView
+from frontdesk.ui.sales.receipt_view import ReceiptView
 from frontdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from frontdesk.reports.service import DayService
-from frontdesk.services.staff import StaffService
+from frontdesk.staff.service import StaffService
+from frontdesk.ui.day import sync_decisions
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
 from frontdesk.ui.resources import stylesheet
 from frontdesk.ui.tasks import TaskRunner
@@ -49,7 +50,8 @@ def day_window_factory(qtbot, qapp, generated_day: GeneratedDay):  # type: ignor
         runner = TaskRunner()
         runners.append(runner)
         staff = StaffService(generated_day.engine)  # type: ignore[arg-type]
-        service = DayService(generated_day.engine, generated_day.settings, staff)  # type: ignore[arg-type]
+        service = DayService(generated_day.engine, generated_day.settings, staff,  # type: ignore[arg-type]
+                             sync_decisions())
         window = DayWindow(service, runner, staff.get(staff_id), day=generated_day.day)
         qtbot.addWidget(window)
         with qtbot.waitSignal(window.loaded, timeout=WAIT):
