@@ -23,9 +23,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from frontdesk.reports.day import KIND_WORDS, SYNC_WORDS, DayReport, DayRow, DayScope, Home, load_day
@@ -35,13 +35,13 @@ from frontdesk.store.types import utc_now
 
 log = logging.getLogger(__name__)
 
-CLOSES = DayClose.__table__
-AUDIT = AuditEntry.__table__
-OUTBOX = OutboxEntry.__table__
-SALES = Sale.__table__
-LEDGER = LedgerEntry.__table__
-REDEMPTIONS = SaleRedemption.__table__
-VOUCHERS = MemberVoucher.__table__
+CLOSES = cast(Table, DayClose.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+OUTBOX = cast(Table, OutboxEntry.__table__)
+SALES = cast(Table, Sale.__table__)
+LEDGER = cast(Table, LedgerEntry.__table__)
+REDEMPTIONS = cast(Table, SaleRedemption.__table__)
+VOUCHERS = cast(Table, MemberVoucher.__table__)
 MIN_REASON = 3
 
 ACTION_WORDS = {
@@ -268,17 +268,19 @@ def close_day(engine: Engine, scope: DayScope, home: Home, staff: StaffService, 
         now = utc_now()
         snapshot = snapshot_of(report)
         listed = [b.to_dict() for b in open_items]
-        close_id = conn.execute(insert(CLOSES).values(
+        key = conn.execute(insert(CLOSES).values(
             business_date=scope.day, outlet_code=scope.outlet, counter_id=scope.counter, status="closed",
             closed_at=now, closed_by=manager, override_reason=override if open_items else None, blockers=listed,
-            snapshot=snapshot)).inserted_primary_key[0]
+            snapshot=snapshot)).inserted_primary_key
+        assert key is not None
+        close_id = int(key[0])
         conn.execute(insert(AUDIT).values(
             occurred_at=now, staff_id=manager, action="day.close_override" if open_items else "day.close",
             details={"close_id": close_id, "date": scope.day.isoformat(), "outlet": scope.outlet,
                      "counter": scope.counter, "override_reason": override if open_items else None,
                      "blockers": listed, "net": report.totals.to_dict()["net"],
                      "points_net": report.totals.points_net}))
-        return CloseRecord(id=int(close_id), closed_at=now, closed_by=manager,
+        return CloseRecord(id=close_id, closed_at=now, closed_by=manager,
                            override_reason=override if open_items else None, blockers=listed, snapshot=snapshot)
 
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Table, and_, func, select
 from sqlalchemy.engine import Connection
 
 from frontdesk.domain.money import Money, minor_exponent
@@ -47,16 +47,16 @@ from frontdesk.store.models import (
     Staff,
 )
 
-SALES = Sale.__table__
-ITEMS = SaleItem.__table__
-PAYMENTS = SalePayment.__table__
-REDEMPTIONS = SaleRedemption.__table__
-LEDGER = LedgerEntry.__table__
-OUTBOX = OutboxEntry.__table__
-MEMBERS = Member.__table__
-STAFF = Staff.__table__
-AUDIT = AuditEntry.__table__
-ADJUSTMENTS = PointAdjustment.__table__
+SALES = cast(Table, Sale.__table__)
+ITEMS = cast(Table, SaleItem.__table__)
+PAYMENTS = cast(Table, SalePayment.__table__)
+REDEMPTIONS = cast(Table, SaleRedemption.__table__)
+LEDGER = cast(Table, LedgerEntry.__table__)
+OUTBOX = cast(Table, OutboxEntry.__table__)
+MEMBERS = cast(Table, Member.__table__)
+STAFF = cast(Table, Staff.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+ADJUSTMENTS = cast(Table, PointAdjustment.__table__)
 
 # Sync states of one effect, as the day shows them (issue 10 adds 'in_doubt' and 'contract_error' to the outbox).
 SYNC_STATES = ("synced", "pending", "in_doubt", "rejected", "discarded", "local")
@@ -270,7 +270,7 @@ def sync_state(outbox_status: str | None, sale_status: str | None) -> str:
 
 @lru_cache(maxsize=64)
 def _record_type(names: tuple[str, ...]) -> Any:
-    return namedtuple("Record", names)  # type: ignore[misc]
+    return namedtuple("Record", names)
 
 
 def _records(result: Any) -> list[Any]:
@@ -563,7 +563,8 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
                      member_id=e.member_id, member_name=members.get(e.member_id, "") if e.member_id else "",
                      staff_code="", staff_name="", total_minor=0, points_earned=0, points_redeemed=0,
                      server_points=None, tender="", status=SYNC_WORDS[state], sync=state, provisional=False,
-                     sale_id=None, original_sale_id=None, outbox_id=e.id, detail=detail, currency=currency, explained=e.id in explained)
+                     sale_id=None, original_sale_id=None, outbox_id=e.id, detail=detail, currency=currency,
+                     explained=e.id in explained)
         totals.members_enrolled += 1
         rows.append(row)
         count_sync(row)

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from frontdesk.config import Settings
-from frontdesk.sales.adjustments import AdjustmentResult, PointAdjustments
 from frontdesk.reports import close as closing
 from frontdesk.reports.day import DayScope, Home
 from frontdesk.reports.export import write_csv
+from frontdesk.sales.adjustments import AdjustmentResult, PointAdjustments
 from frontdesk.staff.service import StaffService
 from frontdesk.store.models import Member, Sale
 

@@ -5,8 +5,8 @@ Up/Down move through the hits, Enter opens the selected or the only hit, Esc cle
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), Ctrl+L lock. Each needs someone signed in;
-the sign-in panel covers the whole window, so a locked counter shows no member data.
+new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), Ctrl+L lock.
+Each needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 

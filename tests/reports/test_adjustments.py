@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine
 
 from frontdesk.config import Settings
-from frontdesk.sales.adjustments import AdjustmentRefused, PointAdjustments, parse_points
 from frontdesk.reports.close import blockers, discard_with_reason
-from frontdesk.ui.day import sync_decisions
 from frontdesk.reports.day import DayScope, Home, load_day
+from frontdesk.sales.adjustments import AdjustmentRefused, PointAdjustments, parse_points
 from frontdesk.staff.service import StaffService
 from frontdesk.store.members import load_profile
+from frontdesk.ui.day import sync_decisions
 from tests.reports.conftest import MANAGER, PIN
 from tests.sync.conftest import drain_until_empty, fast_worker
 

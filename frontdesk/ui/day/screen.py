@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QTableView,
@@ -45,17 +44,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.sales.adjustments import ADJUSTMENT_REASONS, AdjustmentRefused, AdjustmentResult
 from frontdesk.reports.close import ACTION_WORDS, Blocker, DayActionRefused, DayState, describe_state
 from frontdesk.reports.day import PAYMENT_WORDS, SYNC_WORDS, DayScope
 from frontdesk.reports.service import DayService, Receipt
+from frontdesk.sales.adjustments import ADJUSTMENT_REASONS, AdjustmentRefused, AdjustmentResult
 from frontdesk.staff.service import StaffInfo, StaffService
-from frontdesk.ui.widgets.forms import FieldError, card, dialog_footer
 from frontdesk.ui.day.charts import day_charts
 from frontdesk.ui.day.model import DayFilterModel, DayTableModel
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
 from frontdesk.ui.sales.receipt_view import ReceiptView
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import FieldError, card, dialog_footer
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +215,7 @@ def totals_html(state: DayState) -> str:
 
     sync = d["sync"]
     oldest = sync["oldest_unsynced"]
-    parts = [f"<table width=100% cellspacing=0 cellpadding=2>",
+    parts = ["<table width=100% cellspacing=0 cellpadding=2>",
              f"<tr><td colspan=2><b>SALES ({html.escape(currency)})</b></td></tr>",
              row("Sales", d["sales"]["count"]), row("Gross", d["sales"]["gross"]),
              row("Voids", f"{d['voids']['count']} · {d['voids']['amount']}"),

@@ -14,7 +14,11 @@ from frontdesk.ui.day import sync_decisions
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
 from frontdesk.ui.resources import stylesheet
 from frontdesk.ui.tasks import TaskRunner
-from tests.reports.conftest import GeneratedDay, day_template, generated_day  # noqa: F401
+from tests.reports import conftest as generated
+
+GeneratedDay = generated.GeneratedDay
+day_template = generated.day_template  # the generated day's fixtures, shared with tests/reports
+generated_day = generated.generated_day
 
 WAIT = 8000
 
