@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
 
         self._with_staff(show)
 
-    def open_void(self, sale_id: int | None = None, receipt_no: str = "") -> None:
+    def open_void(self, sale_id: int | None = None, receipt_no: str = "", parent: QWidget | None = None) -> None:
         if self.locked:
             return
 
@@ -464,7 +464,7 @@ class MainWindow(QMainWindow):
             assert self.counter is not None
             member_id = self.current_view.profile.id if self.current_view is not None else None
             dialog = VoidDialog(self.settings, self.counter, self.runner, sale_id=sale_id, receipt_no=receipt_no,
-                                member_id=member_id, signed_in=self.staff, parent=self)
+                                member_id=member_id, signed_in=self.staff, parent=parent or self)
             dialog.finished.connect(self._dialog_closed)
             self.void_dialog = dialog
             dialog.open()
@@ -488,7 +488,13 @@ class MainWindow(QMainWindow):
             service = DayService(self.counter.sales.engine, self.settings, self.counter.staff, sync_decisions())
             window = DayWindow(service, self.runner, self.staff, self)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            window.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))
+            def void_from_day(sale_id: int) -> None:
+                # Over the Day window (it is modal to this one); the day shows the reversal when it closes.
+                self.open_void(sale_id=sale_id, parent=window)
+                if self.void_dialog is not None and self.void_dialog.parent() is window:
+                    self.void_dialog.finished.connect(lambda _code: window.reload())
+
+            window.void_requested.connect(void_from_day)
             if self.sync is not None:
                 window.sync_now = self.sync.wake
             window.finished.connect(self._dialog_closed)

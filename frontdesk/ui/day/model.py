@@ -93,8 +93,11 @@ class DayTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column == 9:
             return QColor(STATUS_COLOURS.get(row.status, "#1f2933"))
-        if role == Qt.ItemDataRole.ToolTipRole and row.detail:
-            return row.detail
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 6 and row.server_points is not None and row.server_points != row.points_earned:
+                return (f"The counter estimated {row.points_earned:,} pts; the server credited "
+                        f"{row.server_points:,}")
+            return row.detail or None
         return None
 
     def _text(self, row: DayRow, column: int) -> str:
@@ -112,6 +115,8 @@ class DayTableModel(QAbstractTableModel):
             return Money.from_minor(row.total_minor, row.currency).plain() if row.kind in ("sale", "void", "refund") \
                 else ""
         if column == 6:
+            if row.server_points is not None and row.server_points != row.points_earned and row.sync == "synced":
+                return f"{row.points_earned:,}→{row.server_points:,}"  # ours, then the server's figure
             return f"{row.points_earned:,}" if row.points_earned else ""
         if column == 7:
             return f"{row.points_redeemed:,}" if row.points_redeemed else ""

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF
-from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+from PySide6.QtGui import QPagedPaintDevice, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 from frontdesk.reports.close import ACTION_WORDS, DayState, describe_state
 from frontdesk.reports.day import KIND_WORDS, PAYMENT_WORDS, SYNC_WORDS, DayTotals
@@ -54,7 +54,9 @@ def _table(headers: list[str], rows: list[list[object]], numeric_from: int = 1) 
 
 
 def _kv(pairs: list[tuple[str, object]]) -> str:
-    rows = "".join(f"<tr><td>{_esc(k)}</td><td class=n align=right>{_esc(v)}</td></tr>" for k, v in pairs)
+    # A label starting with an em space is a sub-line of the one above: indented (HTML collapses plain spaces).
+    rows = "".join(f"<tr><td>{_esc(k).replace(chr(0x2003), '&nbsp;' * 4)}</td><td class=n align=right>{_esc(v)}</td></tr>"
+                   for k, v in pairs)
     return f"<table width=100% cellspacing=0>{rows}</table>"
 
 
@@ -165,13 +167,22 @@ def write_day_pdf(state: DayState, path: str | Path, *, generated_at: datetime |
                                      QMarginsF(0, 0, 0, 0)))
     writer.setTitle(f"Front Desk day report {state.report.scope.day.isoformat()}")
     writer.setCreator("Front Desk")
-    page = writer.pageLayout().paintRectPixels(DPI)
-    width, height = page.width(), page.height()
+    paint_day_report(state, writer, generated_at=generated_at)
+    return target
+
+
+def paint_day_report(state: DayState, device: QPagedPaintDevice, *, generated_at: datetime | None = None) -> None:
+    """Paint the two pages on a PDF writer or a printer (QPrinter), laid out in 96-dpi units whatever its
+    resolution."""
+    scale = device.logicalDpiX() / DPI
+    page = device.pageLayout().paintRectPixels(device.logicalDpiX())
+    width, height = page.width() / scale, page.height() / scale
     content = QRectF(MARGIN, MARGIN, width - 2 * MARGIN, height - 2 * MARGIN)
-    painter = QPainter(writer)
+    painter = QPainter(device)
+    painter.scale(scale, scale)
     try:
         _draw_html(painter, page_one_html(state, generated_at or datetime.now(timezone.utc)), content)
-        writer.newPage()
+        device.newPage()
         charts = day_charts(state.report.totals)
         gap = 12
         cell_w = (content.width() - gap) / 2
@@ -186,7 +197,6 @@ def write_day_pdf(state: DayState, path: str | Path, *, generated_at: datetime |
                                                          content.bottom() - below))
     finally:
         painter.end()
-    return target
 
 
 def headless_pdf_writer() -> Callable[[DayState, Path], Path]:
@@ -198,4 +208,4 @@ def headless_pdf_writer() -> Callable[[DayState, Path], Path]:
     return write_day_pdf
 
 
-__all__ = ["KIND_WORDS", "headless_pdf_writer", "page_one_html", "page_two_html", "write_day_pdf"]
+__all__ = ["KIND_WORDS", "headless_pdf_writer", "page_one_html", "page_two_html", "paint_day_report", "write_day_pdf"]

@@ -207,11 +207,12 @@ def totals_html(state: DayState) -> str:
     currency = d["scope"]["currency"]
     p = d["points"]
 
-    def row(label: str, value: object, strong: bool = False) -> str:
+    def row(label: str, value: object, strong: bool = False, indent: bool = False) -> str:
         value_text = html.escape(str(value))
         if strong:
             value_text = f"<b>{value_text}</b>"
-        return f"<tr><td>{html.escape(label)}</td><td align=right>{value_text}</td></tr>"
+        label_text = ("&nbsp;" * 4 if indent else "") + html.escape(label)
+        return f"<tr><td>{label_text}</td><td align=right>{value_text}</td></tr>"
 
     sync = d["sync"]
     oldest = sync["oldest_unsynced"]
@@ -225,7 +226,7 @@ def totals_html(state: DayState) -> str:
              "<tr><td colspan=2><b>TENDERS</b></td></tr>"]
     parts += [row(PAYMENT_WORDS.get(m, m), a) for m, a in d["by_payment_method"].items()] or [row("None", "")]
     parts += ["<tr><td colspan=2><b>POINTS</b></td></tr>", row("Issued", f"{p['issued']:,}"),
-              row("\u2003confirmed by server", f"{p['issued_server']:,}"), row("Redeemed", f"{p['redeemed']:,}"),
+              row("confirmed by server", f"{p['issued_server']:,}", indent=True), row("Redeemed", f"{p['redeemed']:,}"),
               row("Clawed back", f"{p['reversed']['clawed_back']:,}"),
               row("Given back", f"{p['reversed']['restored']:,}"),
               row("Provisional", f"{p['provisional']['points']:,}"),
@@ -322,11 +323,13 @@ class DayWindow(QDialog):
         self.csv_button.clicked.connect(self.export_csv)
         self.pdf_button = QPushButton("Day report PDF…")
         self.pdf_button.clicked.connect(self.export_pdf)
+        self.print_button = QPushButton("Print…")
+        self.print_button.clicked.connect(self.print_report)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         close_window = QPushButton("Close window")
         close_window.clicked.connect(self.reject)
-        for button in (self.adjust_button, self.csv_button, self.pdf_button):
+        for button in (self.adjust_button, self.csv_button, self.pdf_button, self.print_button):
             button.setAutoDefault(False)
             bottom.addWidget(button)
         bottom.addWidget(self.message, 1)
@@ -388,7 +391,7 @@ class DayWindow(QDialog):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((50, 60, 68, 150, 100, 72, 64, 92, 150, 84, 84)):
+        for column, width in enumerate((50, 56, 70, 130, 100, 72, 84, 96, 130, 84, 100)):
             self.table.setColumnWidth(column, width)
         header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)  # the tender: the longest text
         self.table.doubleClicked.connect(lambda index: self.open_receipt_at(index.row()))
@@ -459,7 +462,7 @@ class DayWindow(QDialog):
         who = self.signed_in.name if self.signed_in else "nobody"
         self.mode_label.setText("Manager view" if manager else f"{who}'s shift")
         self.manager_button.setVisible(not manager)
-        for widget in (self.adjust_button, self.csv_button, self.pdf_button, self.close_button,
+        for widget in (self.adjust_button, self.csv_button, self.pdf_button, self.print_button, self.close_button,
                        self.override_button, self.reopen_button, self.scope_combo):
             widget.setEnabled(manager)
         self.tabs.setTabEnabled(2, manager)
@@ -668,6 +671,27 @@ class DayWindow(QDialog):
             self.action_failed.emit(f"The PDF could not be written: {error}")
             return
         self.action_done.emit(f"Saved {path.name}")
+
+    def print_report(self) -> None:
+        """The X (or Z) report on paper: the same two pages as the PDF, through the system's print dialog."""
+        if self.state is None:
+            return
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print the day report")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        scope, service = self.state.report.scope, self.service
+        self.runner.run_db(lambda: service.state(scope), lambda state: self._print(state, printer),
+                           lambda error: self.action_failed.emit(f"The day could not be read: {error}"))
+
+    def _print(self, state: DayState, printer: Any) -> None:
+        from frontdesk.ui.day.pdf import paint_day_report
+
+        paint_day_report(state, printer)
+        self.action_done.emit("Sent to the printer")
 
     # --- decisions ------------------------------------------------------------------------------------------------
     def _approve(self, question: str, reason_label: str | None) -> tuple[int, str] | None:

@@ -205,3 +205,24 @@ def test_csv_reads_back(day_window_factory, tmp_path: Path, generated_day) -> No
     with open(sales_path, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(report.rows)
+
+
+def test_the_report_prints_through_a_printer_as_well(qtbot, generated_day, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Printing paints the same pages on a QPrinter (here one that prints to a file, at the printer's own 1200 dpi)."""
+    import subprocess
+
+    from PySide6.QtPrintSupport import QPrinter
+
+    from frontdesk.reports.close import day_state
+    from frontdesk.ui.day.pdf import paint_day_report
+
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    state = day_state(generated_day.engine, generated_day.scope, generated_day.home)
+    paint_day_report(state, printer)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "printed.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert state.report.totals.to_dict()["net"] in text and "Exceptions" in text
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(tmp_path / "printed.pdf"),
+                    str(Path(__file__).resolve().parents[2] / "screenshots" / "day-printed")], check=True)
