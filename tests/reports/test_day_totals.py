@@ -8,6 +8,9 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from frontdesk.reports.day import DayScope, load_day
 from tests.reports.conftest import GeneratedDay, sql
 
@@ -169,3 +172,11 @@ def test_enrolments_of_the_day_are_counted(generated_day: GeneratedDay) -> None:
     assert row.member_name == "Day Tester" and row.sync == "pending"
     # Another counter's scope does not count this counter's enrolments.
     assert load_day(g.engine, DayScope(today, counter="C9"), g.home).totals.members_enrolled == 0
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), st.sampled_from(["SGD", "JPY", "KWD", "USD"]))
+def test_fast_plain_formatting_is_money_plain(minor: int, currency: str) -> None:
+    from frontdesk.domain.money import Money
+    from frontdesk.reports.day import plain_minor
+
+    assert plain_minor(minor, currency) == Money.from_minor(minor, currency).plain()

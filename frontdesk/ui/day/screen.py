@@ -280,7 +280,7 @@ class DayWindow(QDialog):
         self.date_edit.setDisplayFormat("ddd d MMM yyyy")
         today = day or datetime.now(service.home.zone).date()
         self.date_edit.setDate(QDate(today.year, today.month, today.day))
-        self.date_edit.setMaximumDate(QDate(today.year, today.month, today.day).addDays(1))
+        self.date_edit.setMaximumDate(QDate(today.year, today.month, today.day))  # no sales in the future
         self.date_edit.dateChanged.connect(lambda _d: self.reload())
         top.addWidget(self.date_edit)
         self.scope_combo = QComboBox()
