@@ -37,8 +37,13 @@ def _esc(text: object) -> str:
     return html.escape(str(text))
 
 
-def _table(headers: list[str], rows: list[list[object]], numeric_from: int = 1) -> str:
-    head = "".join(f"<th{' align=right' if i >= numeric_from else ''}>{_esc(h)}</th>" for i, h in enumerate(headers))
+def _table(headers: list[str], rows: list[list[object]], numeric_from: int = 1,
+           widths: list[int] | None = None) -> str:
+    def width(i: int) -> str:
+        return f" width={widths[i]}%" if widths else ""
+
+    head = "".join(f"<th{width(i)}{' align=right' if i >= numeric_from else ''}>{_esc(h)}</th>"
+                   for i, h in enumerate(headers))
     body = []
     shown = rows[:MAX_LISTED]
     for row in shown:
@@ -129,10 +134,11 @@ def page_two_html(state: DayState) -> str:
     blockers = [[b.kind.replace("_", " "), b.text, " / ".join(ACTION_WORDS[a] for a in b.actions)]
                 for b in state.blockers]
     parts = [f"<html><head><style>{STYLE}</style></head><body>",
-             f"<h2>Exceptions ({len(exceptions)})</h2>", _table(["Kind", "What"], exceptions, numeric_from=9)]
+             f"<h2>Exceptions ({len(exceptions)})</h2>",
+             _table(["Kind", "What"], exceptions, numeric_from=9, widths=[12, 88])]
     if not state.closed:
         parts += [f"<h2>Before the day can close ({len(blockers)})</h2>",
-                  _table(["Kind", "What", "Action"], blockers, numeric_from=9)]
+                  _table(["Kind", "What", "Action"], blockers, numeric_from=9, widths=[12, 58, 30])]
     else:
         changes = [[a.text] for a in state.after_close()]
         parts += [f"<h2>Changes after the close ({len(changes)})</h2>",
