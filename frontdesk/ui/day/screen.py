@@ -314,6 +314,7 @@ class DayWindow(QDialog):
         self.tabs.addTab(self.charts_tab, "Charts")
         self.tabs.addTab(self._close_tab(), "Close the day")
         self._close_tab_stale = True
+        self._charts_stale = True
         self.tabs.currentChanged.connect(self._tab_changed)
 
         bottom = QHBoxLayout()
@@ -514,7 +515,9 @@ class DayWindow(QDialog):
         self.state_label.setObjectName(name)
         self.state_label.style().unpolish(self.state_label)
         self.state_label.style().polish(self.state_label)
-        self._show_charts(state)
+        self._charts_stale = True
+        if self.tabs.currentIndex() == 1:
+            self._show_charts(state)
         self._close_tab_stale = True
         if self.tabs.currentIndex() == 2:
             self._show_close(state)
@@ -526,6 +529,8 @@ class DayWindow(QDialog):
         # The close tab has a row of buttons per open item: built when it is looked at, not on every reload.
         if index == 2 and self.state is not None and self._close_tab_stale:
             self._show_close(self.state)
+        if index == 1 and self.state is not None and self._charts_stale:
+            self._show_charts(self.state)
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -536,6 +541,7 @@ class DayWindow(QDialog):
         self.count_label.setText(f"{shown} of {total}" if shown != total else f"{total} rows")
 
     def _show_charts(self, state: DayState) -> None:
+        self._charts_stale = False
         for view in self.chart_views:
             self.charts_grid.removeWidget(view)
             view.deleteLater()
