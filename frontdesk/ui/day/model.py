@@ -94,6 +94,8 @@ class DayTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == 9:
             return QColor(STATUS_COLOURS.get(row.status, "#1f2933"))
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (3, 4, 8):  # member, staff, tender: long texts the column may cut
+                return self._text(row, column) or None
             if column == 6 and row.server_points is not None and row.server_points != row.points_earned:
                 return (f"The counter estimated {row.points_earned:,} pts; the server credited "
                         f"{row.server_points:,}")
