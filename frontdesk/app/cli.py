@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from frontdesk.app.config_cli import add_config_command
     from frontdesk.app.selftest import add_self_test_command
+    from frontdesk.reports.cli import add_day_command
 
     add_self_test_command(sub, _add_common)
     add_config_command(sub, _add_common)
+    add_day_command(sub, _add_common)
     return parser
 
 
@@ -171,6 +173,41 @@ def cmd_config(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_day(args: argparse.Namespace) -> int:
+    from frontdesk.reports.cli import cmd_day as run
+
+    settings = _settings(args)
+    if not settings.database_path.exists():
+        print(f"no database at {settings.database_path}", file=sys.stderr)
+        return 2
+    if args.action == "close":  # it writes: one writer per database file, like `sync --once`
+        from frontdesk.store.writer import DatabaseBusy, WriterLock
+
+        try:
+            with WriterLock(settings.database_path, "frontdesk day close"):
+                return _run_day(run, args, settings)
+        except DatabaseBusy as busy:
+            print(busy, file=sys.stderr)
+            return 5
+    return _run_day(run, args, settings)
+
+
+def _run_day(run, args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from frontdesk.store.db import open_database
+
+    engine = open_database(settings.database_path)
+    try:
+        return run(args, settings, engine, _day_pdf_writer)
+    finally:
+        engine.dispose()
+
+
+def _day_pdf_writer():  # type: ignore[no-untyped-def]
+    from frontdesk.ui.day.pdf import headless_pdf_writer
+
+    return headless_pdf_writer()
+
+
 COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
@@ -180,6 +217,7 @@ COMMANDS = {
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
+    "day": cmd_day,
 }
 
 

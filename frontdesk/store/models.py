@@ -348,3 +348,59 @@ class InboundInvoice(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),)
+
+
+# --- the manager's day (issue 13) ----------------------------------------------------------------------------
+class DayClose(Base):
+    """A Z close of one business day for one scope (outlet and counter; "" means all), with its frozen totals.
+
+    One row per close. Reopening marks the row reopened (who, when, why) and keeps it: a later close adds a new
+    row, so the history of closes and reopenings stays readable. At most one row per scope is `closed` at a time.
+    """
+
+    __tablename__ = "day_closes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    counter_id: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="closed")  # closed | reopened
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)  # set when closed despite blockers
+    blockers: Mapped[Any] = mapped_column(JSONText)  # what was open at close time (empty unless overridden)
+    snapshot: Mapped[Any] = mapped_column(JSONText)  # the day's totals as closed (reports.day.DayTotals.to_dict)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("uq_day_closes_scope_closed", "business_date", "outlet_code", "counter_id", unique=True,
+              sqlite_where=text("status = 'closed'")),
+        Index("ix_day_closes_business_date", "business_date"),
+    )
+
+
+class PointAdjustment(Base):
+    """A manager's goodwill or correction: points added or removed for a member, queued like any other effect."""
+
+    __tablename__ = "point_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    points: Mapped[int] = mapped_column(Integer)  # signed: + added, − removed
+    reason: Mapped[str] = mapped_column(String(32))  # goodwill | correction
+    note: Mapped[str] = mapped_column(Text, default="")
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    counter_id: Mapped[str] = mapped_column(String(32), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_ledger.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+# The day's queries: sync health per day, each sale's outbox entry, and the reversals of a day's sales.
+Index("ix_outbox_created_at", OutboxEntry.created_at)
+Index("ix_outbox_sale_id", OutboxEntry.sale_id)
+Index("ix_sales_original_sale_id", Sale.original_sale_id)

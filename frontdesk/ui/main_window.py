@@ -5,8 +5,8 @@ Up/Down move through the hits, Enter opens the selected or the only hit, Esc cle
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), Ctrl+L lock. Each needs someone signed in;
-the sign-in panel covers the whole window, so a locked counter shows no member data.
+new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), Ctrl+L lock.
+Each needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 
@@ -356,6 +356,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
+        QShortcut(QKeySequence("F10"), self, activated=self.open_day)
         self.member_panel.new_sale_requested.connect(self.open_checkout)
         self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
@@ -453,7 +454,7 @@ class MainWindow(QMainWindow):
 
         self._with_staff(show)
 
-    def open_void(self, sale_id: int | None = None, receipt_no: str = "") -> None:
+    def open_void(self, sale_id: int | None = None, receipt_no: str = "", parent: QWidget | None = None) -> None:
         if self.locked:
             return
 
@@ -463,11 +464,43 @@ class MainWindow(QMainWindow):
             assert self.counter is not None
             member_id = self.current_view.profile.id if self.current_view is not None else None
             dialog = VoidDialog(self.settings, self.counter, self.runner, sale_id=sale_id, receipt_no=receipt_no,
-                                member_id=member_id, signed_in=self.staff, parent=self)
+                                member_id=member_id, signed_in=self.staff, parent=parent or self)
             dialog.finished.connect(self._dialog_closed)
             self.void_dialog = dialog
             dialog.open()
             self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    day_window = None
+
+    def open_day(self) -> None:
+        """The Day window: the whole day for a manager, their own shift for a receptionist."""
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.reports.service import DayService
+            from frontdesk.ui.day import sync_decisions
+            from frontdesk.ui.day.screen import DayWindow
+
+            assert self.counter is not None
+            service = DayService(self.counter.sales.engine, self.settings, self.counter.staff, sync_decisions())
+            window = DayWindow(service, self.runner, self.staff, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            def void_from_day(sale_id: int) -> None:
+                # Over the Day window (it is modal to this one); the day shows the reversal when it closes.
+                self.open_void(sale_id=sale_id, parent=window)
+                if self.void_dialog is not None and self.void_dialog.parent() is window:
+                    self.void_dialog.finished.connect(lambda _code: window.reload())
+
+            window.void_requested.connect(void_from_day)
+            if self.sync is not None:
+                window.sync_now = self.sync.wake
+            window.finished.connect(self._dialog_closed)
+            self.day_window = window
+            window.open()
+            self.dialog_opened.emit(window)
 
         self._with_staff(show)
 
