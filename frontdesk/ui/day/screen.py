@@ -45,12 +45,12 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.reports.close import ACTION_WORDS, Blocker, DayActionRefused, DayState, describe_state
-from frontdesk.reports.day import PAYMENT_WORDS, SYNC_WORDS, DayScope
+from frontdesk.reports.day import KIND_WORDS, PAYMENT_WORDS, SYNC_WORDS, DayScope
 from frontdesk.reports.service import DayService, Receipt
 from frontdesk.sales.adjustments import ADJUSTMENT_REASONS, AdjustmentRefused, AdjustmentResult
 from frontdesk.staff.service import StaffInfo, StaffService
 from frontdesk.ui.day.charts import day_charts
-from frontdesk.ui.day.model import DayFilterModel, DayTableModel
+from frontdesk.ui.day.model import COLUMNS, STATUS_COLOURS, DayFilterModel, DayTableModel
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
 from frontdesk.ui.sales.receipt_view import ReceiptView
 from frontdesk.ui.tasks import TaskRunner
@@ -59,6 +59,11 @@ from frontdesk.ui.widgets.forms import FieldError, card, dialog_footer
 log = logging.getLogger(__name__)
 
 STATE_STYLE = {"closed": "#Flag", "blocked": "#Warning", "ready": "#Muted"}
+TENDER_COLUMN = COLUMNS.index("Tender")  # the longest text: it takes the width the other columns leave
+CELL_PADDING = 12  # the item delegate's margins either side of a cell's text, with air (tested against its hint)
+HEADER_PADDING = 16  # the style sheet's 6px either side of a header's text, with a little air
+SORT_ARROW = 24  # the sorted column's arrow, at the header's right edge: the centred text clears it
+TRANSPARENT = "background: transparent;"
 
 
 class ReasonApprovalDialog(ManagerApprovalDialog):
@@ -124,8 +129,10 @@ class AdjustPointsDialog(QDialog):
         self.signed_in = signed_in
         self.result_value: AdjustmentResult | None = None
         self.setWindowTitle("Adjust points")
+        self.setObjectName("Background")  # the Day window's background, not the platform's grey
         self.setMinimumSize(520, 400)  # room for a message under every field without squeezing the fields
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
         heading = QLabel(f"Points for <b>{html.escape(member_name)}</b>")
         layout.addWidget(heading)
         form = QFormLayout()
@@ -208,14 +215,13 @@ def totals_html(state: DayState) -> str:
     p = d["points"]
 
     def row(label: str, value: object, strong: bool = False, indent: bool = False) -> str:
-        value_text = html.escape(str(value))
+        value_text = html.escape(str(value)).replace(" ", "&nbsp;")
         if strong:
             value_text = f"<b>{value_text}</b>"
-        label_text = ("&nbsp;" * 4 if indent else "") + html.escape(label)
-        return f"<tr><td>{label_text}</td><td align=right>{value_text}</td></tr>"
+        # &nbsp; between the words: a line never breaks in two, its label and figure stay side by side
+        label_text = ("&nbsp;" * 4 if indent else "") + html.escape(label).replace(" ", "&nbsp;")
+        return f"<tr><td nowrap>{label_text}</td><td align=right nowrap>{value_text}</td></tr>"
 
-    sync = d["sync"]
-    oldest = sync["oldest_unsynced"]
     parts = ["<table width=100% cellspacing=0 cellpadding=2>",
              f"<tr><td colspan=2><b>SALES ({html.escape(currency)})</b></td></tr>",
              row("Sales", d["sales"]["count"]), row("Gross", d["sales"]["gross"]),
@@ -234,13 +240,27 @@ def totals_html(state: DayState) -> str:
               row("Net change", f"{p['net']:+,}", strong=True)]
     if p["differences"]:
         parts.append(row("Server figure differs", f"{len(p['differences'])} sale(s)"))
-    parts += ["<tr><td colspan=2><b>SYNC</b></td></tr>"]
-    parts += [row(SYNC_WORDS[k].capitalize(), sync[k]) for k in ("synced", "pending", "in_doubt", "rejected",
-                                                                  "discarded") if sync[k] or k == "synced"]
-    if oldest:
-        parts.append(row("Oldest unsettled", oldest["local_time"]))
     parts += [row("Members enrolled", d["members_enrolled"]), "</table>"]
     return "".join(parts)
+
+
+def sync_html(state: DayState) -> str:
+    """The day's sync health on one line under the table (beside the Status column it sums up), so the totals
+    panel beside the table fits 1366×768 without a scroll bar."""
+    sync = state.report.totals.to_dict()["sync"]
+    counts = []
+    for key in ("synced", "pending", "in_doubt", "rejected", "discarded"):
+        if sync[key] or key == "synced":
+            word = SYNC_WORDS[key]
+            colour = STATUS_COLOURS.get(word, "#1f2933") if sync[key] else "#616e7c"
+            counts.append(f"<span style='color:{colour}'><b>{sync[key]:,}</b> {html.escape(word)}</span>")
+    text = "<b>Sync</b>&nbsp;&nbsp; " + " &nbsp;·&nbsp; ".join(counts)
+    oldest = sync["oldest_unsynced"]
+    if oldest:
+        what = f" ({KIND_WORDS.get(oldest['kind'], oldest['kind']).lower()} {oldest['receipt_no']})" \
+            if oldest["receipt_no"] else f" ({KIND_WORDS.get(oldest['kind'], oldest['kind']).lower()})"
+        text += f" &nbsp;—&nbsp; oldest not settled: {html.escape(oldest['local_time'] + what)}"
+    return text
 
 
 class DayWindow(QDialog):
@@ -310,6 +330,9 @@ class DayWindow(QDialog):
         self.tabs.addTab(self._transactions_tab(), "Transactions")
         self.charts_tab = QWidget()
         self.charts_grid = QGridLayout(self.charts_tab)
+        for line in (0, 1):  # four charts of one size: without this the second row is squeezed to a strip
+            self.charts_grid.setRowStretch(line, 1)
+            self.charts_grid.setColumnStretch(line, 1)
         self.chart_views: list[QChartView] = []
         self.tabs.addTab(self.charts_tab, "Charts")
         self.tabs.addTab(self._close_tab(), "Close the day")
@@ -343,6 +366,7 @@ class DayWindow(QDialog):
         self.action_done.connect(self.message.setText)
         self.action_failed.connect(self.message.setText)
         self._apply_mode()
+        self.table.setFocus()  # Enter opens the selected receipt; the date box would show its day selected
         runner.run_db(service.scopes, self._scopes_loaded)
         self.reload()
 
@@ -392,27 +416,41 @@ class DayWindow(QDialog):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((50, 56, 70, 130, 100, 72, 84, 96, 130, 84, 100)):
-            self.table.setColumnWidth(column, width)
-        header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)  # the tender: the longest text
+        header.setSectionResizeMode(TENDER_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self._content_widths: dict[int, int] = {}
+        header.sortIndicatorChanged.connect(self._fit_headers)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # Headers stay centred (a right-aligned one runs under the sort arrow) and regular: Qt's bold for the
+        # selected row's sections would make every header wider than its column.
+        header.setHighlightSections(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tender, when cut, has its tooltip
         self.table.doubleClicked.connect(lambda index: self.open_receipt_at(index.row()))
         enter = QShortcut(QKeySequence("Return"), self.table, activated=self.open_selected_receipt)
         enter.setContext(Qt.ShortcutContext.WidgetShortcut)
         enter2 = QShortcut(QKeySequence("Enter"), self.table, activated=self.open_selected_receipt)
         enter2.setContext(Qt.ShortcutContext.WidgetShortcut)
         left.addWidget(self.table, 1)
+        self.sync_label = QLabel("")
+        self.sync_label.setTextFormat(Qt.TextFormat.RichText)
+        self.sync_label.setWordWrap(True)
+        self.sync_label.setContentsMargins(4, 2, 4, 0)
+        left.addWidget(self.sync_label)
         row.addLayout(left, 1)
         frame, box = card("Totals")
         self.totals_label = QLabel("")
         self.totals_label.setTextFormat(Qt.TextFormat.RichText)
         self.totals_label.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.totals_label.setWordWrap(True)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.totals_label)
-        box.addWidget(scroll, 1)
-        frame.setFixedWidth(300)
+        self.totals_label.setStyleSheet(TRANSPARENT)
+        # The figures fit 1366×768 as they are; the scroll area is for a smaller window or a bigger font.
+        self.totals_scroll = QScrollArea()
+        self.totals_scroll.setWidgetResizable(True)
+        self.totals_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.totals_scroll.setStyleSheet(f"QScrollArea {{ {TRANSPARENT} }}")
+        self.totals_scroll.viewport().setAutoFillBackground(False)
+        self.totals_scroll.setWidget(self.totals_label)
+        box.addWidget(self.totals_scroll, 1)
+        frame.setFixedWidth(284)  # its widest lines ("Server figure differs", "+150 / −40") side by side, with air
         row.addWidget(frame)
         return page
 
@@ -421,26 +459,42 @@ class DayWindow(QDialog):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 8, 0, 0)
         self.close_headline = QLabel("")
-        self.close_headline.setObjectName("SectionTitle")
+        # A sentence, often with the manager's reason in it: read as written, not shouted in capitals.
+        self.close_headline.setStyleSheet("font-size: 14px; font-weight: 600; color: #323f4b; padding: 2px 4px;")
         self.close_headline.setWordWrap(True)
         layout.addWidget(self.close_headline)
         self.blockers_table = QTableWidget(0, 2)
         self.blockers_table.setHorizontalHeaderLabels(["Open item", "What resolves it"])
-        self.blockers_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.blockers_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        blockers_header = self.blockers_table.horizontalHeader()
+        blockers_header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # The buttons' column is set to the widest row of buttons (see _show_close); the description takes what
+        # is left and is elided, with its tooltip, if a long server message does not fit.
+        blockers_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        blockers_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.blockers_table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.blockers_table.setWordWrap(False)
         self.blockers_table.verticalHeader().setVisible(False)
         self.blockers_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.blockers_table.verticalHeader().setDefaultSectionSize(40)
-        layout.addWidget(self.blockers_table, 2)
+        self.blockers_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.blockers_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the buttons in it take the focus
+        self.blockers_table.verticalHeader().setDefaultSectionSize(42)
+        layout.addWidget(self.blockers_table, 1)
+        frame, box = card()
         self.after_label = QLabel("")
         self.after_label.setWordWrap(True)
         self.after_label.setTextFormat(Qt.TextFormat.RichText)
         self.after_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.after_label.setStyleSheet(TRANSPARENT)
         self.after_scroll = QScrollArea()
         self.after_scroll.setWidgetResizable(True)
+        self.after_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.after_scroll.setStyleSheet(f"QScrollArea {{ {TRANSPARENT} }}")
+        self.after_scroll.viewport().setAutoFillBackground(False)
         self.after_scroll.setWidget(self.after_label)
-        self.after_scroll.setVisible(False)
-        layout.addWidget(self.after_scroll, 1)
+        box.addWidget(self.after_scroll)
+        self.after_frame = frame
+        frame.setVisible(False)
+        layout.addWidget(frame)
         buttons = QHBoxLayout()
         self.close_button = QPushButton("Close the day (Z)…")
         self.close_button.setObjectName("Primary")
@@ -507,8 +561,10 @@ class DayWindow(QDialog):
             return  # an older answer after a newer question
         self.state = state
         self.model.set_rows(state.report.rows)
+        self._fit_columns()
         self._count()
         self.totals_label.setText(totals_html(state))
+        self.sync_label.setText(sync_html(state))
         text = describe_state(state)
         name = "Flag" if state.closed else ("Warning" if state.blockers else "Muted")
         self.state_label.setText(text)
@@ -524,6 +580,29 @@ class DayWindow(QDialog):
         else:
             self._close_buttons(state)
         self.loaded.emit(state)
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its widest text or its header, so a name is never cut while there is room. The
+        tender also stretches into what is left; in a window too narrow for it, it is elided (its tooltip has the
+        split in full)."""
+        metrics = self.table.fontMetrics()
+        self._content_widths = {
+            column: max((metrics.horizontalAdvance(text) for text in self.model.longest_texts(column)), default=0)
+            + CELL_PADDING for column in range(self.model.columnCount())}
+        self._fit_headers()
+
+    def header_width(self, column: int) -> int:
+        """What a header needs: its text, the style's padding, and room for the arrow on the sorted column only.
+        (Qt's own size hint keeps an arrow's room on every header, which would leave the tender no width.)"""
+        header = self.table.horizontalHeader()
+        text = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+        arrow = SORT_ARROW if header.sortIndicatorSection() == column else 0
+        return header.fontMetrics().horizontalAdvance(text) + HEADER_PADDING + arrow
+
+    def _fit_headers(self, *_sorted: object) -> None:
+        for column, content in self._content_widths.items():
+            if column != TENDER_COLUMN:  # it stretches into the rest (the test checks that is enough at 1366×768)
+                self.table.setColumnWidth(column, max(content, self.header_width(column)))
 
     def _tab_changed(self, index: int) -> None:
         # The close tab has a row of buttons per open item: built when it is looked at, not on every reload.
@@ -572,6 +651,9 @@ class DayWindow(QDialog):
             item.setToolTip(blocker.text)
             self.blockers_table.setItem(row, 0, item)
             self.blockers_table.setCellWidget(row, 1, self._action_buttons(blocker))
+        holders = [self.blockers_table.cellWidget(row, 1) for row in range(self.blockers_table.rowCount())]
+        widest = max((holder.sizeHint().width() for holder in holders if holder is not None), default=0)
+        self.blockers_table.setColumnWidth(1, max(widest, self.blockers_table.horizontalHeader().sectionSizeHint(1)))
         if not state.blockers:
             self.blockers_table.insertRow(0)
             self.blockers_table.setItem(0, 0, QTableWidgetItem(
@@ -594,18 +676,26 @@ class DayWindow(QDialog):
                              f"{html.escape(entry['reopen_reason'] or '')}")
                 parts.append(line)
         self.after_label.setText("<br>".join(parts))
-        self.after_scroll.setVisible(bool(parts))
+        self.after_frame.setVisible(bool(parts))
+        if parts:
+            # As tall as its lines (the open items keep the rest of the tab), scrolling past a third of the window.
+            width = max(200, self.tabs.width() - 48)
+            self.after_scroll.setFixedHeight(min(self.after_label.heightForWidth(width) + 4, self.height() // 3))
         self._close_buttons(state)
 
     def _action_buttons(self, blocker: Blocker) -> QWidget:
         holder = QWidget()
         row = QHBoxLayout(holder)
         row.setContentsMargins(2, 2, 2, 2)
+        row.setSpacing(6)
         for action in blocker.actions:
             button = QPushButton(ACTION_WORDS[action])
             button.setAutoDefault(False)
             button.setObjectName("Danger" if action == "discard" else "")
+            button.setToolTip(f"{ACTION_WORDS[action]}: {blocker.text}")
             button.clicked.connect(lambda _checked=False, a=action, b=blocker: self.resolve(b, a))
+            button.ensurePolished()  # the style sheet's padding counts in the width the column is given
+            button.setMinimumWidth(button.sizeHint().width())
             row.addWidget(button)
         row.addStretch(1)
         return holder

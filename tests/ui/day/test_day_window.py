@@ -22,6 +22,21 @@ def save_screenshot(widget, name: str) -> Path:  # type: ignore[no-untyped-def]
     return _save(widget, name)
 
 
+def assert_nothing_cut(window) -> None:  # type: ignore[no-untyped-def]
+    """Every column is as wide as its widest cell (what the item delegate itself asks for) and its header, the
+    table needs no sideways scrolling, and every figure of the totals shows without scrolling."""
+    table, header = window.table, window.table.horizontalHeader()
+    for column in range(window.model.columnCount()):
+        name = window.model.headerData(column, Qt.Orientation.Horizontal)
+        assert table.sizeHintForColumn(column) <= table.columnWidth(column), name
+        text = header.fontMetrics().horizontalAdvance(name)
+        assert text + 12 <= table.columnWidth(column), name  # the style sheet's 6px padding either side
+        if header.sortIndicatorSection() == column:  # the centred text ends before the arrow at the right edge
+            assert (table.columnWidth(column) - text) / 2 >= 6 + 10, name
+    assert table.horizontalScrollBar().maximum() == 0
+    assert window.totals_scroll.verticalScrollBar().maximum() == 0, "the totals panel scrolls at 1366x768"
+
+
 def test_model_passes_qtmodeltester(qtmodeltester, generated_day: GeneratedDay) -> None:
     report = load_day(generated_day.engine, generated_day.scope, generated_day.home)
     model = DayTableModel(generated_day.home.zone)
@@ -43,7 +58,13 @@ def test_manager_reviews_sorts_filters_and_opens_a_receipt(qtbot, day_window_fac
     totals = state.report.totals.to_dict()
     text = window.totals_label.text()
     assert totals["net"] in text and totals["sales"]["gross"] in text and f"{totals['points']['issued']:,}" in text
+    sync_line = window.sync_label.text()
+    for key, word in (("synced", "synced"), ("pending", "pending"), ("in_doubt", "in doubt"),
+                      ("rejected", "rejected")):
+        assert f"<b>{totals['sync'][key]:,}</b> {word}" in sync_line
+    assert f"oldest not settled: {totals['sync']['oldest_unsynced']['local_time']}" in sync_line
     save_screenshot(window, "day-window-transactions")
+    assert_nothing_cut(window)
 
     # Sort by total, largest first, with a click on the header (twice: ascending, then descending).
     header = window.table.horizontalHeader()
@@ -58,10 +79,20 @@ def test_manager_reviews_sorts_filters_and_opens_a_receipt(qtbot, day_window_fac
     qtbot.keyClicks(window.filter_edit, "D0004")
     assert {window.proxy.index(r, 2).data() for r in range(window.proxy.rowCount())} == {"D0004"}
     assert window.proxy.rowCount() == 3  # the sale and its two partial refunds
+    # The tender cell names the methods ("Cash + Card"); an amount of the split still finds the sale.
+    window.filter_edit.clear()
+    split = next(r for r in window.state.report.rows if " + " in r.tender)
+    part = split.tender.split(" + ")[0].rsplit(" ", 1)[1]
+    qtbot.keyClicks(window.filter_edit, part)
+    found = [r for r in range(window.proxy.rowCount()) if window.proxy.index(r, 2).data() == split.receipt_no]
+    assert found and window.proxy.index(found[0], 8).data() == " + ".join(
+        piece.rsplit(" ", 1)[0] for piece in split.tender.split(" + "))
+    assert window.proxy.index(found[0], 8).data(Qt.ItemDataRole.ToolTipRole) == split.tender
     window.filter_edit.clear()
     window.status_combo.setCurrentIndex(window.status_combo.findData("in doubt"))
     assert window.proxy.rowCount() == len(generated_day.in_doubt_outbox)
     save_screenshot(window, "day-window-filtered")
+    assert_nothing_cut(window)  # sorted by the total now: its header makes room for the arrow
     window.status_combo.setCurrentIndex(0)
 
     # Enter on a sale opens its receipt; its void button hands the sale to the counter's void/refund dialog.
@@ -109,6 +140,7 @@ def test_blockers_resolved_from_the_close_tab_then_override_close_and_reopen(qtb
     assert window.blockers_table.rowCount() == len(window.state.blockers) > 0
     assert not window.close_button.isEnabled() and window.override_button.isEnabled()
     save_screenshot(window, "day-window-close-blockers")
+    assert_action_buttons_whole(window)
 
     # Discard one rejected entry with a reason, through its row's button and the manager's PIN.
     rejected = next(b for b in window.state.blockers if b.kind == "rejected")
@@ -144,11 +176,30 @@ def test_blockers_resolved_from_the_close_tab_then_override_close_and_reopen(qtb
     assert window.reopen_button.isEnabled() and not window.override_button.isEnabled()
     assert window.pdf_button.text().startswith("Z report")
     save_screenshot(window, "day-window-closed")
+    assert_action_buttons_whole(window)
+    table = window.blockers_table
+    assert table.verticalScrollBar().maximum() == 0, "the open items scroll while the close notes have room"
 
     answer_approval(qtbot, reason="late refund belongs to this day")
     with qtbot.waitSignal(window.loaded, timeout=WAIT):
         qtbot.mouseClick(window.reopen_button, Qt.MouseButton.LeftButton)
     assert not window.state.closed and window.state.history[0]["reopen_reason"] == "late refund belongs to this day"
+
+
+def assert_action_buttons_whole(window) -> None:  # type: ignore[no-untyped-def]
+    """Every blocker's buttons show their whole text: none narrower than it asks to be, all inside the table."""
+    from PySide6.QtWidgets import QPushButton
+
+    table = window.blockers_table
+    viewport = table.viewport()
+    buttons = [button for row in range(table.rowCount()) if table.cellWidget(row, 1) is not None
+               for button in table.cellWidget(row, 1).findChildren(QPushButton)]
+    assert len(buttons) >= len(window.state.blockers)
+    for button in buttons:
+        assert button.width() >= button.sizeHint().width(), button.text()
+        assert button.fontMetrics().horizontalAdvance(button.text()) < button.width(), button.text()
+        left = button.mapTo(viewport, button.rect().topLeft()).x()
+        assert 0 <= left and left + button.width() <= viewport.width(), button.text()
 
 
 def test_point_adjustment_from_the_window(qtbot, day_window_factory, generated_day) -> None:
@@ -182,6 +233,7 @@ def test_receptionist_sees_only_their_shift_until_a_manager_unlocks(qtbot, day_w
     everyone = load_day(generated_day.engine, generated_day.scope, generated_day.home)
     assert len(rows) < len(everyone.rows)
     save_screenshot(window, "day-window-own-shift")
+    assert_nothing_cut(window)  # "Refund" and the names whole in a receptionist's view too
     answer_approval(qtbot)
     with qtbot.waitSignal(window.loaded, timeout=WAIT):
         qtbot.mouseClick(window.manager_button, Qt.MouseButton.LeftButton)
@@ -195,6 +247,8 @@ def test_charts_tab(qtbot, day_window_factory) -> None:
     titles = [view.chart().title() for view in window.chart_views]
     assert titles[0].startswith("Sales by hour") and "Tender mix" in titles
     save_screenshot(window, "day-window-charts")
+    heights = [view.height() for view in window.chart_views]
+    assert min(heights) >= 250 and max(heights) - min(heights) <= 4, heights  # two rows of one size
 
 
 def test_csv_reads_back(day_window_factory, tmp_path: Path, generated_day) -> None:  # type: ignore[no-untyped-def]
