@@ -732,7 +732,8 @@ class LoyaltyServer:
                     conn.execute("UPDATE users SET num_claimed_rewards = num_claimed_rewards + 1, updated_at = ?"
                                  " WHERE id = ?", (now, code["user_id"]))
             owner = user or conn.execute("SELECT * FROM users WHERE id = ?", (code["user_id"],)).fetchone()
-            body = {"status": True, "verify_only": verify_only, **self._code_json(code),
+            # `status` is the call's success flag (E1/E2 style); the code's own state is `code_status`.
+            body = {**self._code_json(code), "code_status": code["status"], "status": True, "verify_only": verify_only,
                     "status_after": "AVAILABLE" if verify_only else "USED"}
             if owner is not None:
                 body["user"] = {"id": owner["id"], "display_name": owner["display_name"]}
@@ -764,7 +765,7 @@ class LoyaltyServer:
             conn.execute("UPDATE users SET points = points - ?, num_claimed_rewards = num_claimed_rewards + 1,"
                          " updated_at = ? WHERE id = ?", (reward.points_cost, now, user["id"]))
         balance = conn.execute("SELECT points FROM users WHERE id = ?", (user["id"],)).fetchone()["points"]
-        return {"status": True, "verify_only": verify_only, **self._reward_json(reward),
+        return {**self._reward_json(reward), "status": True, "verify_only": verify_only,
                 "points_deducted": 0 if verify_only else reward.points_cost, "point_balance": balance,
                 "user": {"id": user["id"], "display_name": user["display_name"]}}
 
