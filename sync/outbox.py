@@ -807,8 +807,11 @@ class OutboxWorker:
                     other = other or record
         return None, other
 
-    def _transactions(self, *, floor: int | None = None, **filters: Any) -> Iterable[answers.TransactionRecord]:
-        """Rows of E5, page by page (bounded), stopping below `floor` when the listing is newest first."""
+    def _transactions(self, *, floor: int | None = None, state: dict[str, bool] | None = None,
+                      **filters: Any) -> Iterable[answers.TransactionRecord]:
+        """Rows of E5, page by page (bounded), stopping below `floor` when the listing is newest first.
+
+        `state["ended"]` is set when the listing itself ended (no next page) rather than the bound."""
         seen_pages: set[tuple[str, ...]] = set()
         for page in range(1, self.options.lookup_pages + 1):
             try:
@@ -822,25 +825,40 @@ class OutboxWorker:
             seen_pages.add(signature)
             yield from records
             if not next_url or not records:
+                if state is not None:
+                    state["ended"] = True
                 return
             ids = [int(record.id) for record in records]
             if floor is not None and ids == sorted(ids, reverse=True) and ids[-1] <= floor:
                 return
 
     def _reference_applied(self, entry: Entry, reference: str) -> bool | None:
-        """Was an adjustment with this reference applied? True/False when the listing can say, else None."""
+        """Was an adjustment with this reference applied? True/False when the listing can say, else None.
+
+        Conclusive only when the listing is read back to a transaction older than the adjustment could be (the
+        newest server transaction of the member the counter knew of before it), or to the listing's end.
+        """
         floor = entry.anchor_transaction_id
+        if entry.member_id is not None:
+            member_id = entry.member_id
+            floor = self._on_db(lambda: self._read_anchor(member_id)) or floor
         conclusive = False
+        state: dict[str, bool] = {}
         seen = 0
-        for record in self._transactions(transaction_no=reference, floor=floor):
+        for record in self._transactions(transaction_no=reference, floor=floor, state=state):
             seen += 1
             if record.transaction_no == reference:
                 return True
             if floor is not None and int(record.id) <= floor:
                 conclusive = True
-        if seen == 0:
+        ended = state.get("ended", False)
+        if seen == 0 and not ended:
             return None
-        return False if conclusive else None
+        return False if conclusive or ended else None
+
+    def _read_anchor(self, member_id: int) -> int | None:
+        with self.read_engine.connect() as conn:
+            return self._anchors(conn, {member_id}).get(member_id)
 
     def _send_void(self, entry: Entry, progress: dict[str, Any]) -> Outcome:
         plan = entry.plan
