@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from sync.eber.paths import DEFAULT_BASE_URL, DEFAULT_PATHS
@@ -225,6 +226,10 @@ class LoyaltyClient:
             raise NetworkError(f"the answer from {self._origin[1]} broke off: {_short(error)}") from None
         except requests.exceptions.RequestException as error:
             raise NetworkError(f"request to {self._origin[1]} failed: {_short(error)}") from None
+        except urllib3.exceptions.ReadTimeoutError:
+            raise NetworkError(f"no answer from {self._origin[1]} in time") from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:  # raised while reading the body ourselves
+            raise NetworkError(f"the answer from {self._origin[1]} broke off: {_short(error)}") from None
         elapsed = time.perf_counter() - started
         log.debug("%s %s -> %s in %.1f ms", method.upper(), endpoint, response.status_code, elapsed * 1000)
         return self._interpret(response, content, elapsed, allow_not_modified)
@@ -237,7 +242,12 @@ class LoyaltyClient:
                            status=response.status_code)
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(chunk_size=65536):
+        raw = response.raw
+        while True:
+            # read1: whatever one receive brings (a slow drip cannot hold a full-size read open past the deadline)
+            chunk = raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > cap:
                 raise TooLarge(f"the answer is larger than the {cap:,} bytes allowed", status=response.status_code)
@@ -380,8 +390,6 @@ class LoyaltyClient:
 
 def _maybe_sent(error: requests.exceptions.ConnectionError) -> bool:
     """False when no connection was ever made (refused, DNS), so the request cannot have reached the server."""
-    import urllib3.exceptions
-
     reason = error.args[0] if error.args else None
     inner = getattr(reason, "reason", reason)
     return not isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError))

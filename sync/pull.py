@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -61,6 +61,8 @@ class MembersPull:
     created: int = 0
     updated: int = 0
     high_water: str | None = None
+    skipped: list[str] = field(default_factory=list)  # malformed records: "member <id>: why" (no personal data)
+    stopped: str | None = None  # the pass ended early: page bound reached, or the feed repeats itself
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,62 @@ class PullError(Exception):
     """The server's answer cannot be used (e.g. a programme this version cannot read); the cache is unchanged."""
 
 
+MAX_SERVER_ID = 2**53
+CLOCK_SKEW = timedelta(minutes=10)  # a member's updated_at beyond the clock plus this is not believed
+TEXT_FIELDS = ("first_name", "last_name", "display_name", "email", "phone", "phone_code", "external_member_id",
+               "qr_code", "updated_at")
+
+
+def malformed(user: Any) -> str | None:
+    """Why a member record from the feed cannot be used (None: it can). Says nothing personal."""
+    if not isinstance(user, dict):
+        return "not an object"
+    raw = user.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isdigit() \
+            or not 0 < int(raw) < MAX_SERVER_ID:
+        return "its id is not a member id"
+    for name in TEXT_FIELDS:
+        value = user.get(name)
+        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+            return f"{name} has the wrong type"
+        if isinstance(value, str) and len(value) > 320:
+            return f"{name} is too long"
+    points = user.get("points")
+    if points is not None and not (isinstance(points, list) and all(isinstance(p, dict) for p in points)):
+        return "points has the wrong shape"
+    if points and _int(points[0].get("points")) is None and points[0].get("points") is not None:
+        return "the balance is not a number"
+    for name in ("member", ):
+        if user.get(name) is not None and not isinstance(user.get(name), dict):
+            return f"{name} has the wrong shape"
+    if user.get("member_tiers") is not None and not isinstance(user.get("member_tiers"), list):
+        return "member_tiers has the wrong shape"
+    return None
+
+
+def clamp_mark(stamp: str, now: datetime) -> str | None:
+    """A feed time as a high-water mark: unreadable ones are ignored; the future is clamped to now + skew."""
+    try:
+        moment = datetime.fromisoformat(stamp.strip().replace("T", " ").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    limit = now + CLOCK_SKEW
+    if moment > limit:
+        return limit.strftime("%Y-%m-%d %H:%M:%S")
+    return stamp
+
+
 class Puller:
     def __init__(self, engine: Engine, client: LoyaltyClient, *, region: str = "SG", page_limit: int = 200,
-                 currency: str = "SGD") -> None:
+                 currency: str = "SGD", max_pages: int = 200, clock: Any = None) -> None:
         self.engine = engine
         self.client = client
         self.region = region
         self.page_limit = page_limit
         self.currency = currency
+        self.max_pages = max_pages  # per pass: an endless feed ends here, and deliveries go on between passes
+        self.clock = clock or utc_now
 
     # --- programme ------------------------------------------------------------------------------------------
     def pull_programme(self) -> ProgrammePull:
@@ -138,13 +188,35 @@ class Puller:
 
     # --- members --------------------------------------------------------------------------------------------
     def pull_members(self, *, max_pages: int | None = None) -> MembersPull:
+        """One pass of the member feed from the high-water mark, bounded in pages, skipping malformed records."""
         result = MembersPull()
         start_mark = self._state(MEMBERS_HIGH_WATER)
         high_water = start_mark
         context = self._context()
+        bound = min(max_pages or self.max_pages, self.max_pages)
+        seen_pages: set[tuple[Any, ...]] = set()
+        now = self.clock()
+        complete = True
         for page in self.client.list_users_pages(from_date=start_mark, limit=self.page_limit):
+            records = page.get("data", [])
+            signature = tuple((u.get("id"), u.get("updated_at")) if isinstance(u, dict) else None for u in records)
+            if signature and signature in seen_pages:
+                result.stopped = "the member feed repeats itself"
+                log.warning("member feed: the same page came back again; pass ended")
+                complete = False
+                break
+            seen_pages.add(signature)
+            users = []
+            for user in records:
+                problem = malformed(user)
+                if problem is not None:
+                    ident = user.get("id") if isinstance(user, dict) else None
+                    label = str(ident)[:20] if isinstance(ident, (int, str)) else "?"
+                    result.skipped.append(f"member {label}: {problem}")
+                    log.warning("member feed: skipped member %s: %s", label, problem)
+                    continue
+                users.append(user)
             marker = self._delivery_marker()
-            users = [user for user in page.get("data", []) if isinstance(user, dict) and user.get("id") is not None]
             with Session(self.engine) as session, session.begin():
                 changed = self._delivered_since(session, marker)
                 for user in users:
@@ -154,15 +226,19 @@ class Puller:
                     else:
                         result.updated += 1
                     stamp = user.get("updated_at")
-                    if isinstance(stamp, str) and (high_water is None or stamp > high_water):
-                        high_water = stamp
+                    mark = clamp_mark(stamp, now) if isinstance(stamp, str) else None
+                    if mark is not None and (high_water is None or mark > high_water):
+                        high_water = mark
             result.pages += 1
-            if max_pages is not None and result.pages >= max_pages:
+            if result.pages >= bound:
+                result.stopped = f"stopped after {bound} pages"
+                complete = False
                 break
-        else:
-            if high_water and high_water != start_mark:
-                with Session(self.engine) as session, session.begin():
-                    self._set_state(session, MEMBERS_HIGH_WATER, high_water)
+        # The feed is ordered by updated_at and the mark is inclusive, so a pass cut short resumes from it.
+        if high_water and high_water != start_mark and (complete or result.stopped != "the member feed repeats "
+                                                                                      "itself"):
+            with Session(self.engine) as session, session.begin():
+                self._set_state(session, MEMBERS_HIGH_WATER, high_water)
         result.high_water = high_water
         return result
 
@@ -180,6 +256,9 @@ class Puller:
             user = self.client.user_show(**lookup, list_redeemable=True, list_point_conversion=True)
         except NotFound:
             return MemberRefresh(member_id, found=False)
+        problem = malformed(user)
+        if problem is not None:
+            raise BadResponse(f"the server's record of member {member_id} cannot be used: {problem}")
         context = self._context()
         with Session(self.engine) as session, session.begin():
             member = session.get(Member, member_id)
