@@ -31,6 +31,7 @@ from frontdesk.store.models import (
     OutboxEntry,
     Outlet,
     ProgrammeVersion,
+    SaleRedemption,
     SyncState,
     Tier,
 )
@@ -434,12 +435,17 @@ class Puller:
 
     @staticmethod
     def _codes_in_unsent_sales(session: Session, member_id: int) -> set[str]:
+        """Codes redeemed by this member's sales still on their way (queued, in doubt or parked)."""
         codes: set[str] = set()
-        for payload in session.scalars(select(OutboxEntry.payload).where(
+        for sale_id, payload in session.execute(select(OutboxEntry.sale_id, OutboxEntry.payload).where(
                 OutboxEntry.member_id == member_id, OutboxEntry.kind == "sale",
-                OutboxEntry.status.in_(("pending", "parked")))):
+                OutboxEntry.status.in_(("pending", "in_doubt", "parked")))):
             if isinstance(payload, dict):
                 codes.update(str(code) for code in payload.get("redeem_codes") or [])
+            if sale_id is not None:
+                codes.update(session.scalars(select(SaleRedemption.code).where(
+                    SaleRedemption.sale_id == sale_id, SaleRedemption.kind.in_(("reward", "voucher")),
+                    SaleRedemption.status != "refused")))
         return codes
 
     def _state(self, key: str) -> str | None:
