@@ -285,6 +285,12 @@ def _applied_refund_changes(conn: Connection, original_id: int, before_sale_id: 
 def _void_plan(conn: Connection, row: Any, payload: dict[str, Any], member: Any,
                identifier: dict[str, Any]) -> Plan:
     reversal, original = _original(conn, row, payload)
+    unsettled = conn.execute(select(OUTBOX.c.id).where(
+        OUTBOX.c.kind == "refund", OUTBOX.c.id < row.id, OUTBOX.c.status.in_(("pending", "in_doubt", "parked")),
+        OUTBOX.c.sale_id.in_(select(SALES.c.id).where(SALES.c.original_sale_id == original.id)))).first()
+    if unsettled is not None:
+        # The void undoes the sale's delivered refunds too, so it must know which were delivered.
+        raise Held(f"waits for an earlier refund of receipt {original.receipt_no}")
     staff = conn.execute(select(STAFF.c.code).where(STAFF.c.id == reversal.staff_id)).scalar() \
         if reversal is not None and reversal.staff_id is not None else None
     form = {"transaction_no": original.receipt_no, "custom_store_id": original.outlet_code,
