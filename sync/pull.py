@@ -268,12 +268,27 @@ class Puller:
             changed = self._delivered_since(session, marker)
             if member.server_id is not None and user.get("id") != member.server_id:
                 raise BadResponse(f"asked for member {member.server_id}, the server answered {user.get('id')}")
+            if member.server_id is None and not self._is_same_member(session, member, user):
+                # Found by a phone or email someone else holds on the server (a child on a parent's phone):
+                # never show another member's points and rewards on this member's panel.
+                return MemberRefresh(member_id, found=False)
             self._apply(session, member, user, context, keep_balance=member_id in changed)
             codes = self._apply_vouchers(session, member, user.get("redeemable_list"))
             return MemberRefresh(member_id, found=True, balance=member.points_balance, tier_code=member.tier_code,
                                  vouchers=tuple(codes), balance_kept=member_id in changed)
 
     # --- internals ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _is_same_member(session: Session, member: Member, user: dict[str, Any]) -> bool:
+        server_id = int(user["id"])
+        holder = session.scalar(select(Member.id).where(Member.server_id == server_id))
+        if holder is not None and holder != member.id:
+            return False
+        external = user.get("external_member_id")
+        if member.member_no and external is not None and str(external) != member.member_no:
+            return False
+        return member.status != "conflict"
+
     def _lookup(self, member: Member) -> dict[str, Any] | None:
         if member.server_id is not None:
             return {"user_id": member.server_id}

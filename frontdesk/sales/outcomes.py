@@ -18,7 +18,7 @@ writes these tables itself, so the rules below are read in one place:
   the member `conflict` (it takes no sales until a manager resolves it, see `resolve_identity`);
 - a server member id is linked only to the member it was learnt for, never moved from another member.
 
-Qt-free and HTTP-free; imports only `frontdesk.store`.
+Qt-free and HTTP-free; imports only `frontdesk.store` and `frontdesk.domain`.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from frontdesk.domain import phone as phones
 from frontdesk.store.models import (
     AuditEntry,
     LedgerEntry,
@@ -248,6 +249,10 @@ def resolve_identity(conn: Connection, member_id: int, action: str, staff_id: in
             raise IdentityError("this member has no refused enrolment to send again")
         if not phone_e164 and not email:
             raise IdentityError("give another phone or email to enrol with")
+        if phone_e164:
+            parsed = phones.normalise(phone_e164, "SG")
+            if parsed is None or parsed.e164 != phone_e164:
+                raise IdentityError("the new phone number is not a valid international number (+65 ...)")
         payload = dict(enrol.payload or {})
         params = dict(payload.get("params") or {})
         if phone_e164:

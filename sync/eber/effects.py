@@ -135,6 +135,13 @@ def build_plan(conn: Connection, row: Any, region: str) -> Plan:
             params.update(phone=parsed.national, phone_code=parsed.region)
         return Plan(kind, enrol={k: v for k, v in params.items() if v not in (None, "")})
     member = _member(conn, row.member_id)
+    if member.server_id is None:
+        enrolment = conn.execute(select(OUTBOX.c.id).where(
+            OUTBOX.c.member_id == member.id, OUTBOX.c.kind == "enrol", OUTBOX.c.id < row.id,
+            OUTBOX.c.status.in_(("pending", "in_doubt", "parked")))).first()
+        if enrolment is not None:
+            # Until the server has enrolled the member, a phone or email could find someone else.
+            raise Held("waits for the member's enrolment to reach the server")
     identifier = member_identifier(member, region)
     if kind == "sale":
         return _sale_plan(conn, row, payload, member, identifier)
