@@ -321,6 +321,29 @@ class SyncEngine:
         self.db_executor.call(lambda: mark_applied(self.db, entry_id, staff_id, note=note))
         self.wake()
 
+    def identity_candidates(self, member_id: int) -> list[tuple[int, str]]:
+        """Members the server already knows by this member's phone or email: (member id, "name · phone")."""
+        from frontdesk.domain import phone as phones
+
+        with Session(self.read_db) as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                return []
+            clauses = []
+            if member.phone_e164:
+                clauses.append(Member.phone_e164 == member.phone_e164)
+            if member.email:
+                clauses.append(Member.email == member.email)
+            if not clauses:
+                return []
+            from sqlalchemy import or_
+
+            rows = session.scalars(select(Member).where(or_(*clauses), Member.id != member_id,
+                                                        Member.server_id.isnot(None))).all()
+            return [(row.id, f"{row.display_name or (row.first_name + ' ' + row.last_name).strip()} · "
+                             f"{phones.masked(row.phone_e164) if row.phone_e164 else row.email or ''}")
+                    for row in rows]
+
     def resolve_identity(self, member_id: int, action: str, staff_id: int | None, **details: Any) -> None:
         def run() -> None:
             with self.db.begin() as conn:

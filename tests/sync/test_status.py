@@ -19,7 +19,7 @@ from sync.status import (
     format_age,
 )
 from tests.sync.conftest import FAST_RETRY, RunningServer, free_port
-from tests.sync.helpers import queue_sale
+from tests.sync.helpers import queue_void, queue_sale
 
 
 def test_one_failure_is_not_offline_three_are_and_one_success_is_online() -> None:
@@ -104,14 +104,18 @@ def test_panel_entries_say_what_waits_for_what(server: RunningServer, counter: E
     from tests.sync.helpers import Line
 
     engine = fast_engine(counter, server.client())
-    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}", lines=(Line("Broken", "X", "Hair", 0, 100),))
-    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}")
+    bad_sale, _ = queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}", lines=(Line("Broken", "X", "Hair", 0, 100),))
+    queue_void(counter, bad_sale)
+    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}")  # independent of the refused one: it goes
     engine.tick()
     entries = engine.entries()
-    assert [(e.status, e.kind_label) for e in entries] == [("parked", "Sale"), ("pending", "Sale")]
+    assert [(e.status, e.kind_label) for e in entries] == [("parked", "Sale"), ("pending", "Void")]
     assert entries[1].waiting_behind == entries[0].id and entries[0].last_error
+    assert entries[1].hold_reason and "waits for its sale" in entries[1].hold_reason
     assert entries[0].member_name and entries[0].receipt_no
     engine.discard(entries[0].id, staff_id=3, note="test")
     engine.tick()
-    assert engine.entries() == []
+    left = engine.entries()  # its void has nothing to take back now: a manager sees why
+    assert [(e.status, e.kind_label) for e in left] == [("parked", "Void")]
+    assert "never reached the server" in (left[0].last_error or "")
     engine.close()
