@@ -98,7 +98,8 @@ class SyncEngine:
         self.worker = (OutboxWorker(db_engine, client, options=self.options.worker, read_engine=self.read_db,
                                     db_executor=self.db_executor, region=region)
                        if client is not None else None)
-        self.puller = Puller(db_engine, client, region=region, currency=currency) if client is not None else None
+        self.puller = Puller(db_engine, client, region=region, currency=currency,
+                             db_executor=self.db_executor) if client is not None else None
         self._wake = threading.Event()
         self._last_probe = 0.0
         self._last_programme = 0.0

@@ -13,6 +13,7 @@ missed). The mark is saved only once a whole pass has been read, so a pass cut s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money, MoneyError
 from frontdesk.store.members import MemberFields, add_member, update_member
+from frontdesk.store.writer import DatabaseExecutor
 from frontdesk.store.models import (
     Member,
     MemberCode,
@@ -85,6 +87,10 @@ class PullError(Exception):
     """The server's answer cannot be used (e.g. a programme this version cannot read); the cache is unchanged."""
 
 
+def _inline(fn: Callable[[], Any]) -> Any:
+    return fn()
+
+
 MAX_SERVER_ID = 2**53
 CLOCK_SKEW = timedelta(minutes=10)  # a member's updated_at beyond the clock plus this is not believed
 TEXT_FIELDS = ("first_name", "last_name", "display_name", "email", "phone", "phone_code", "external_member_id",
@@ -133,8 +139,11 @@ def clamp_mark(stamp: str, now: datetime) -> str | None:
 
 class Puller:
     def __init__(self, engine: Engine, client: LoyaltyClient, *, region: str = "SG", page_limit: int = 200,
-                 currency: str = "SGD", max_pages: int = 200, clock: Any = None) -> None:
+                 currency: str = "SGD", max_pages: int = 200, clock: Any = None,
+                 db_executor: DatabaseExecutor | None = None) -> None:
         self.engine = engine
+        # Writes queue on the process's database executor when one is given (the app's), never beside it.
+        self._db: Callable[[Callable[[], Any]], Any] = db_executor.call if db_executor is not None else _inline
         self.client = client
         self.region = region
         self.page_limit = page_limit
@@ -163,29 +172,36 @@ class Puller:
             raise PullError(f"the server's programme cannot be used here: {error}") from None
         version = str(body.get("version") or body.get("etag") or
                       response.headers.get("ETag", "").strip('"') or programme.version)
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(ProgrammeVersion).values(active=False))
-            session.add(ProgrammeVersion(version=version, source="server", definition=definition, active=True,
-                                         fetched_at=utc_now()))
-            existing = {tier.code: tier for tier in session.scalars(select(Tier))}
-            for rank, level in enumerate(programme.tiers.levels):
-                tier = existing.get(level.code)
-                if tier is None:
-                    session.add(Tier(code=level.code, name=level.name, rank=rank,
-                                     colour=TIER_PALETTE[rank % len(TIER_PALETTE)]))
-                else:
-                    tier.name, tier.rank = level.name, rank
-            for outlet in body.get("outlets") or []:
-                if not isinstance(outlet, dict) or not outlet.get("code"):
-                    continue
-                row = session.get(Outlet, str(outlet["code"]))
-                if row is None:
-                    session.add(Outlet(code=str(outlet["code"]), name=str(outlet.get("name") or outlet["code"]),
-                                       timezone=str(outlet.get("timezone") or "Asia/Singapore")))
-                else:
-                    row.name = str(outlet.get("name") or row.name)
-            self._set_state(session, PROGRAMME_ETAG, version)
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                self._store_programme(session, version, definition, programme, body)
+
+        self._db(write)
         return ProgrammePull(changed=True, version=version)
+
+    def _store_programme(self, session: Session, version: str, definition: dict[str, Any], programme: Any,
+                         body: dict[str, Any]) -> None:
+        session.execute(update(ProgrammeVersion).values(active=False))
+        session.add(ProgrammeVersion(version=version, source="server", definition=definition, active=True,
+                                     fetched_at=utc_now()))
+        existing = {tier.code: tier for tier in session.scalars(select(Tier))}
+        for rank, level in enumerate(programme.tiers.levels):
+            tier = existing.get(level.code)
+            if tier is None:
+                session.add(Tier(code=level.code, name=level.name, rank=rank,
+                                 colour=TIER_PALETTE[rank % len(TIER_PALETTE)]))
+            else:
+                tier.name, tier.rank = level.name, rank
+        for outlet in body.get("outlets") or []:
+            if not isinstance(outlet, dict) or not outlet.get("code"):
+                continue
+            row = session.get(Outlet, str(outlet["code"]))
+            if row is None:
+                session.add(Outlet(code=str(outlet["code"]), name=str(outlet.get("name") or outlet["code"]),
+                                   timezone=str(outlet.get("timezone") or "Asia/Singapore")))
+            else:
+                row.name = str(outlet.get("name") or row.name)
+        self._set_state(session, PROGRAMME_ETAG, version)
 
     # --- members --------------------------------------------------------------------------------------------
     def pull_members(self, *, max_pages: int | None = None) -> MembersPull:
@@ -218,18 +234,21 @@ class Puller:
                     continue
                 users.append(user)
             marker = self._delivery_marker()
-            with Session(self.engine) as session, session.begin():
-                changed = self._delivered_since(session, marker)
-                for user in users:
-                    created = self._upsert(session, user, context, keep_balance_of=changed)
-                    if created:
-                        result.created += 1
-                    else:
-                        result.updated += 1
-                    stamp = user.get("updated_at")
-                    mark = clamp_mark(stamp, now) if isinstance(stamp, str) else None
-                    if mark is not None and (high_water is None or mark > high_water):
-                        high_water = mark
+
+            def write(users: list[dict[str, Any]] = users, marker: datetime | None = marker) -> list[bool]:
+                with Session(self.engine) as session, session.begin():
+                    changed = self._delivered_since(session, marker)
+                    return [self._upsert(session, user, context, keep_balance_of=changed) for user in users]
+
+            for created, user in zip(self._db(write), users):
+                if created:
+                    result.created += 1
+                else:
+                    result.updated += 1
+                stamp = user.get("updated_at")
+                mark = clamp_mark(stamp, now) if isinstance(stamp, str) else None
+                if mark is not None and (high_water is None or mark > high_water):
+                    high_water = mark
             result.pages += 1
             if result.pages >= bound:
                 result.stopped = f"stopped after {bound} pages"
@@ -238,8 +257,13 @@ class Puller:
         # The feed is ordered by updated_at and the mark is inclusive, so a pass cut short resumes from it.
         if high_water and high_water != start_mark and (complete or result.stopped != "the member feed repeats "
                                                                                       "itself"):
-            with Session(self.engine) as session, session.begin():
-                self._set_state(session, MEMBERS_HIGH_WATER, high_water)
+            mark = high_water
+
+            def save() -> None:
+                with Session(self.engine) as session, session.begin():
+                    self._set_state(session, MEMBERS_HIGH_WATER, mark)
+
+            self._db(save)
         result.high_water = high_water
         return result
 
@@ -261,6 +285,14 @@ class Puller:
         if problem is not None:
             raise BadResponse(f"the server's record of member {member_id} cannot be used: {problem}")
         context = self._context()
+
+        def write() -> MemberRefresh:
+            return self._apply_refresh(member_id, user, context, marker)
+
+        return self._db(write)
+
+    def _apply_refresh(self, member_id: int, user: dict[str, Any], context: _Context,
+                       marker: datetime | None) -> MemberRefresh:
         with Session(self.engine) as session, session.begin():
             member = session.get(Member, member_id)
             if member is None:

@@ -119,3 +119,35 @@ def test_panel_entries_say_what_waits_for_what(server: RunningServer, counter: E
     assert [(e.status, e.kind_label) for e in left] == [("parked", "Void")]
     assert "never reached the server" in (left[0].last_error or "")
     engine.close()
+
+
+def test_every_database_write_of_sync_runs_on_the_executor_it_is_given(server: RunningServer,
+                                                                       counter: Engine) -> None:
+    import threading
+
+    from sqlalchemy import event
+
+    from frontdesk.store.writer import DatabaseExecutor
+
+    executor = DatabaseExecutor("test-db")
+    executor_thread = executor.call(threading.get_ident)
+    writers: set[int] = set()
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writers.add(threading.get_ident())
+
+    event.listen(counter, "before_cursor_execute", record)
+    engine = SyncEngine(counter, server.client(), db_executor=executor,
+                        options=EngineOptions(worker=WorkerOptions(retry=FAST_RETRY, offline_backoff=FAST_RETRY),
+                                              members_interval=0, programme_interval=0))
+    try:
+        queue_sale(counter, 27, f"X-{uuid.uuid4().hex[:8]}")
+        writers.clear()
+        engine.tick()  # probe, deliver, pull the programme and the members
+        assert engine.status().queued == 0
+        assert writers == {executor_thread}
+    finally:
+        event.remove(counter, "before_cursor_execute", record)
+        engine.close()
+        executor.shutdown()
