@@ -22,7 +22,7 @@ class SecretStoreUnavailable(RuntimeError):
     """No OS keyring on this machine (or it refused); the message tells IT what to do instead."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring():
     """The keyring module if a real backend is available, else None."""
     try:
         import keyring

@@ -45,10 +45,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from queue import Empty, SimpleQueue
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from frontdesk.sales.outcomes import APPLIED, IN_DOUBT, REFUSED, Delivery, apply_deliveries, back_in_queue
@@ -71,11 +71,11 @@ from sync.errors import (
 
 log = logging.getLogger(__name__)
 
-OUTBOX = OutboxEntry.__table__
-SALES = Sale.__table__
-MEMBERS = Member.__table__
-AUDIT = AuditEntry.__table__
-REDEMPTIONS = SaleRedemption.__table__
+OUTBOX = cast(Table, OutboxEntry.__table__)
+SALES = cast(Table, Sale.__table__)
+MEMBERS = cast(Table, Member.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+REDEMPTIONS = cast(Table, SaleRedemption.__table__)
 
 T = TypeVar("T")
 
@@ -447,9 +447,10 @@ class OutboxWorker:
             for key, ids in chosen.items():
                 run: list[Entry] = []
                 for entry_id in ids:
-                    row = rows.get(entry_id)
-                    if row is None or row.status not in ("pending", "in_doubt"):
+                    found = rows.get(entry_id)
+                    if found is None or found.status not in ("pending", "in_doubt"):
                         break
+                    row = found
                     payload = row.payload if isinstance(row.payload, dict) else {}
                     entry = Entry(id=row.id, idempotency_key=row.idempotency_key, kind=row.kind,
                                   partition_key=key, sale_id=row.sale_id, member_id=row.member_id,
@@ -878,10 +879,10 @@ class OutboxWorker:
             progress["voided"] = True
             progress["balance"], progress["void_transaction_id"] = balance, server_tx
         if plan.adjust is not None and not progress.get("adjusted"):
-            answer = self._adjust(entry, plan.adjust, f"{entry.idempotency_key}:compensate")
-            if answer is not None:
-                balance = answer.balance if answer.balance is not None else balance
-                server_tx = server_tx or answer.transaction_id
+            compensation = self._adjust(entry, plan.adjust, f"{entry.idempotency_key}:compensate")
+            if compensation is not None:
+                balance = compensation.balance if compensation.balance is not None else balance
+                server_tx = server_tx or compensation.transaction_id
             progress["adjusted"] = True
             progress["balance"], progress["void_transaction_id"] = balance, server_tx
         restored = list(progress.get("vouchers", []))

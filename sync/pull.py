@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money, MoneyError
 from frontdesk.store.members import MemberFields, add_member, update_member
-from frontdesk.store.writer import DatabaseExecutor
 from frontdesk.store.models import (
     Member,
     MemberCode,
@@ -37,6 +36,7 @@ from frontdesk.store.models import (
     SyncState,
     Tier,
 )
+from frontdesk.store.writer import DatabaseExecutor
 from sync.client import LoyaltyClient
 from sync.errors import BadResponse, NotFound
 
@@ -345,7 +345,7 @@ class Puller:
         query = select(OutboxEntry.member_id).where(OutboxEntry.status == "done", OutboxEntry.member_id.isnot(None))
         if marker is not None:
             query = query.where(OutboxEntry.delivered_at > marker)
-        return {member_id for member_id in session.scalars(query.distinct())}
+        return {member_id for member_id in session.scalars(query.distinct()) if member_id is not None}
 
     def _upsert(self, session: Session, user: dict[str, Any], context: _Context, keep_balance_of: set[int]) -> bool:
         server_id = int(user["id"])
@@ -414,7 +414,8 @@ class Puller:
             last_visit = _time(points[0].get("friendly_last_visit_at"))
             if last_visit is not None:
                 base.last_visit_at = last_visit
-        detail = user.get("member") if isinstance(user.get("member"), dict) else {}
+        found = user.get("member")
+        detail: dict[str, Any] = found if isinstance(found, dict) else {}
         lifetime = _int(detail.get("lifetime_points"))
         if lifetime is not None:
             base.lifetime_points = lifetime

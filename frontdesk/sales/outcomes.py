@@ -26,9 +26,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from frontdesk.domain import phone as phones
@@ -44,13 +44,13 @@ from frontdesk.store.models import (
 
 log = logging.getLogger(__name__)
 
-SALES = Sale.__table__
-LEDGER = LedgerEntry.__table__
-MEMBERS = Member.__table__
-VOUCHERS = MemberVoucher.__table__
-REDEMPTIONS = SaleRedemption.__table__
-AUDIT = AuditEntry.__table__
-OUTBOX = OutboxEntry.__table__
+SALES = cast(Table, Sale.__table__)
+LEDGER = cast(Table, LedgerEntry.__table__)
+MEMBERS = cast(Table, Member.__table__)
+VOUCHERS = cast(Table, MemberVoucher.__table__)
+REDEMPTIONS = cast(Table, SaleRedemption.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+OUTBOX = cast(Table, OutboxEntry.__table__)
 
 APPLIED = "applied"
 IN_DOUBT = "in_doubt"

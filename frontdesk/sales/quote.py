@@ -90,7 +90,8 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     if staff_row is None or not staff_row.active:
         errors["staff"] = "Pick who served the customer"
 
-    occurred_at = draft.occurred_at or now
+    occurred_at: datetime | None = draft.occurred_at or now
+    assert occurred_at is not None
     if occurred_at.tzinfo is None:
         errors["occurred_at"] = "The time needs a time zone"
         occurred_at = None
@@ -198,7 +199,7 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
 
 def _redeem(session: Session, settings: Settings, programme: Programme, request: RedemptionInput, bill: Money,
             standing: MemberStanding, points_left: int, used_counts: dict[str, int], vouchers_seen: set[str],
-            profile: MemberProfile, today, online: bool) -> AppliedRedemption | str:  # type: ignore[no-untyped-def]
+            profile: MemberProfile, today, online: bool) -> AppliedRedemption | str:
     currency = programme.currency
     zero = Money.zero(currency)
     code = (request.code or "").strip()
@@ -231,19 +232,19 @@ def _redeem(session: Session, settings: Settings, programme: Programme, request:
                 requested = Money.parse(request.amount, currency)
             except MoneyError as error:
                 return sentence(str(error))
-        quote = quote_points_payment(programme, points_left, bill, requested_amount=requested)
-        if isinstance(quote, RedemptionRefused):
-            if quote.code is RefusalCode.BELOW_MINIMUM_POINTS and points_left < standing.points_balance:
-                return sentence(quote.reason) + " (offline allowance)"
-            return sentence(quote.reason)
-        assert isinstance(quote, PointsPaymentQuote)
+        payment = quote_points_payment(programme, points_left, bill, requested_amount=requested)
+        if isinstance(payment, RedemptionRefused):
+            if payment.code is RefusalCode.BELOW_MINIMUM_POINTS and points_left < standing.points_balance:
+                return sentence(payment.reason) + " (offline allowance)"
+            return sentence(payment.reason)
+        assert isinstance(payment, PointsPaymentQuote)
         return AppliedRedemption(
-            index=0, kind="points", code="POINTS", name=f"Paid with points ({format_points(quote.points)})",
-            points=quote.points, discount=zero, amount=quote.amount, free_sku=None, provisional=not online,
-            wess_instruction=f"Key {quote.amount.display()} as a points payment in WESS", note=quote.note)
+            index=0, kind="points", code="POINTS", name=f"Paid with points ({format_points(payment.points)})",
+            points=payment.points, discount=zero, amount=payment.amount, free_sku=None, provisional=not online,
+            wess_instruction=f"Key {payment.amount.display()} as a points payment in WESS", note=payment.note)
     return "Unknown kind of redemption"
 
-def earn_context(session: Session, settings: Settings, member_id: int, day) -> EarnContext:  # type: ignore[no-untyped-def]
+def earn_context(session: Session, settings: Settings, member_id: int, day) -> EarnContext:
     start, end = local_day_bounds(day, settings.zone)
     rows = session.execute(select(Sale.id, Sale.points_earned, Sale.server_points).where(
         Sale.member_id == member_id, Sale.kind == "sale", Sale.status != "rejected",

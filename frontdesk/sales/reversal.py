@@ -2,6 +2,7 @@
 points), and writing the reversal row, its ledger entries, reinstated vouchers, outbox entry and audit entry."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -168,7 +169,7 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
     return ReversalResult(reversal_sale_id=row.id, original_sale_id=original.id, kind=kind, reversal=reversal,
                           new_balance=new_balance, receipt_text=row.receipt_text, queued=queued)
 
-def _previous_reversal(earlier: list[Sale], total: Money, balance: Balances) -> Reversal:
+def _previous_reversal(earlier: Sequence[Sale], total: Money, balance: Balances) -> Reversal:
     """The running totals of a sale's earlier refunds, in the shape `reverse_sale` continues from."""
     currency = total.currency
     refunded = Money.from_minor(sum(r.total_minor for r in earlier), currency)

@@ -44,7 +44,7 @@ def make_engine(path: str | Path, *, immediate: bool = True) -> Engine:
     event.listen(engine, "connect", _configure_connection)
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
+    def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -78,7 +78,8 @@ class PointsAnswer:
 def issue_point(body: dict[str, Any]) -> PointsAnswer:
     """E1: `{"status": true, "transaction_id": N, ...}` (S2). Without both, it is not delivery."""
     _status_true(body, "issue_point")
-    transaction = body.get("transaction") if isinstance(body.get("transaction"), dict) else {}
+    found = body.get("transaction")
+    transaction: dict[str, Any] = found if isinstance(found, dict) else {}
     transaction_id = _id(body.get("transaction_id"))
     if transaction_id is None:
         raise ContractError(f"the issue_point answer has no transaction id ({_describe(body)})")

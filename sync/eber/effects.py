@@ -16,22 +16,22 @@ import json
 from dataclasses import dataclass, field
 from datetime import timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money
 from frontdesk.store.models import Member, OutboxEntry, Sale, SaleItem, SalePayment, SaleRedemption, Staff
 
-SALES = Sale.__table__
-ITEMS = SaleItem.__table__
-PAYMENTS = SalePayment.__table__
-REDEMPTIONS = SaleRedemption.__table__
-MEMBERS = Member.__table__
-STAFF = Staff.__table__
-OUTBOX = OutboxEntry.__table__
+SALES = cast(Table, Sale.__table__)
+ITEMS = cast(Table, SaleItem.__table__)
+PAYMENTS = cast(Table, SalePayment.__table__)
+REDEMPTIONS = cast(Table, SaleRedemption.__table__)
+MEMBERS = cast(Table, Member.__table__)
+STAFF = cast(Table, Staff.__table__)
+OUTBOX = cast(Table, OutboxEntry.__table__)
 
 IDENTIFIER_FIELDS = ("user_id", "phone", "phone_code", "email", "external_member_id")
 LEGACY_ENDPOINTS = {
@@ -126,14 +126,14 @@ def build_plan(conn: Connection, row: Any, region: str) -> Plan:
         raise Unsendable("the entry's payload cannot be read")
     kind = row.kind
     if kind == "enrol":
-        params = dict(payload.get("params") or {})
-        e164 = params.pop("phone_e164", None)
+        fields = dict(payload.get("params") or {})
+        e164 = fields.pop("phone_e164", None)
         if e164:
             parsed = phones.normalise(str(e164), region)
             if parsed is None:
                 raise Unsendable("the new phone number cannot be read")
-            params.update(phone=parsed.national, phone_code=parsed.region)
-        return Plan(kind, enrol={k: v for k, v in params.items() if v not in (None, "")})
+            fields.update(phone=parsed.national, phone_code=parsed.region)
+        return Plan(kind, enrol={k: v for k, v in fields.items() if v not in (None, "")})
     member = _member(conn, row.member_id)
     if member.server_id is None:
         enrolment = conn.execute(select(OUTBOX.c.id).where(
@@ -151,7 +151,7 @@ def build_plan(conn: Connection, row: Any, region: str) -> Plan:
         return _refund_plan(conn, row, payload, identifier)
     if kind == "adjust":
         ids = tuple(int(i) for i in payload.get("ledger_entry_ids") or [] if isinstance(i, int))
-        params = payload.get("params")
+        params: Any = payload.get("params")
         if isinstance(payload.get("points_change"), int) and payload["points_change"]:
             change = int(payload["points_change"])
             params = {"action": "add" if change > 0 else "deduct", "points": abs(change),
@@ -162,10 +162,10 @@ def build_plan(conn: Connection, row: Any, region: str) -> Plan:
         form.setdefault("transaction_no", adjust_reference(row))
         return Plan(kind, identifier, adjust=form, ledger_entry_ids=ids)
     endpoint = payload.get("endpoint")
-    params = payload.get("params")
-    if isinstance(endpoint, str) and isinstance(params, dict):
+    legacy = payload.get("params")
+    if isinstance(endpoint, str) and isinstance(legacy, dict):
         name = LEGACY_ENDPOINTS.get(endpoint, endpoint)
-        return Plan(kind, identifier, post=(name, _replace_identifier(params, identifier)))
+        return Plan(kind, identifier, post=(name, _replace_identifier(legacy, identifier)))
     raise Unsendable(f"unknown outbox entry kind “{kind}”")
 
 

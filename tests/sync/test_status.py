@@ -19,7 +19,7 @@ from sync.status import (
     format_age,
 )
 from tests.sync.conftest import FAST_RETRY, RunningServer, free_port
-from tests.sync.helpers import queue_void, queue_sale
+from tests.sync.helpers import queue_sale, queue_void
 
 
 def test_one_failure_is_not_offline_three_are_and_one_success_is_online() -> None:

@@ -15,7 +15,7 @@ from frontdesk.ui.sync_status import SyncController, SyncPanel, SyncStatusWidget
 from sync.engine import EngineOptions, SyncEngine
 from sync.outbox import WorkerOptions
 from tests.sync.conftest import FAST_RETRY, RunningServer
-from tests.sync.helpers import queue_void, Line, queue_sale
+from tests.sync.helpers import Line, queue_sale, queue_void
 
 pytest.importorskip("pytestqt")
 
