@@ -351,3 +351,41 @@ def test_refund_takes_points_back_after_its_sale(server: RunningServer, counter:
     with Session(counter) as session:
         balance = session.get(Member, member_id).points_balance  # type: ignore[union-attr]
     assert balance == server.client().user_show(user_id=100254)["points"][0]["points"]
+
+
+def test_one_drainer_at_a_time_and_a_dead_drainers_claims_are_in_doubt(server: RunningServer,
+                                                                         counter: Engine) -> None:
+    import threading
+
+    from sqlalchemy import update
+
+    members = member_ids(counter, 200)[180:190]
+    numbers = [receipt() for _ in range(60)]
+    for index, number in enumerate(numbers):
+        queue_sale(counter, members[index % len(members)], number)
+    server.faults(latency_ms=40)
+    first = fast_worker(counter, server.client(), run_length=2, load_limit=4)  # many short rounds
+    second = fast_worker(counter, server.client())
+    reports = []
+    started = threading.Event()
+    first.on_progress = lambda _report: started.set()
+    running = threading.Thread(target=lambda: reports.append(first.run_once()))
+    running.start()
+    try:
+        assert started.wait(30)  # the first drainer has committed progress: it is mid-drain
+        busy = second.run_once()
+        assert busy.busy and busy.delivered == 0  # the second drainer sent nothing while the first ran
+    finally:
+        running.join(timeout=60)
+        server.faults()
+    assert outbox_statuses(counter) == {"done": 60}
+    held = [t for t in server.transactions() if t["transaction_no"] in numbers]
+    assert sorted(t["transaction_no"] for t in held) == sorted(numbers)  # each exactly once
+    # A row claimed by a drainer that died before answering is in doubt for the next one.
+    sale_id, entry_id = queue_sale(counter, members[0], receipt())
+    with counter.begin() as conn:
+        conn.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(lease_owner="999:dead"))
+    second.run_once()
+    assert entry(counter, entry_id).status == "done" and sale(counter, sale_id).status == "synced"
+    first.close()
+    second.close()
