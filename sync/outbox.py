@@ -22,8 +22,8 @@ module writes only the outbox's own columns). Its rules:
 - Parts. A sale posts first (E1, which also deducts points paid with points, atomically), then its codes are
   redeemed (E2); a refused code does not sink the sale: it posts without it and the refusal is reported.
 - Failures. Transient ones are retried with exponential backoff and full jitter; a 429 backs off the request that
-  got it (honouring Retry-After) and halves the number of parallel requests, which grows back with successes; a
-  run of 429s pauses everyone. An authentication failure pauses the worker without charging any entry.
+  got it (honouring Retry-After) and cuts the number of parallel requests by a quarter, which grows back with
+  successes; a run of 429s pauses everyone for as long as the server asked. An authentication failure pauses the worker without charging any entry.
 - Threads. HTTP runs on one pool made once; every database read and write runs on the `DatabaseExecutor` handed
   in (the app's task runner owns it), or on a private one for command-line drains.
 
@@ -641,7 +641,9 @@ class OutboxWorker:
     def _rate_limited(self, entry: Entry, error: RateLimited, progress: dict[str, Any]) -> Outcome:
         wait_for = error.retry_after if error.retry_after is not None else self.options.retry.base
         with self._streak_lock:
-            self._concurrency = max(1.0, self._concurrency / 2)
+            # Fewer requests in parallel (by a quarter), growing back by one per "window" of successes: the drain
+            # slows down under 429s instead of stopping, and other members keep flowing.
+            self._concurrency = max(1.0, self._concurrency * 0.75)
             self._rate_streak += 1
             streak = self._rate_streak
         until = self.clock() + timedelta(seconds=wait_for)

@@ -102,6 +102,7 @@ class SyncStatus:
     connectivity: str = UNKNOWN  # online | offline | unknown | not_configured
     queued: int = 0
     parked: int = 0
+    in_doubt: int = 0  # of the queued: answer lost, being settled by resending
     oldest_unsynced_at: datetime | None = None
     auth_problem: str | None = None
     last_error: str | None = None
@@ -144,6 +145,8 @@ class SyncStatus:
         parts = [head]
         if self.queued:
             parts.append(f"{self.queued} queued")
+            if self.in_doubt:
+                parts.append(f"{self.in_doubt} in doubt")
             age = self.oldest_age(now)
             if age is not None:
                 parts.append(f"oldest {format_age(age)}")
@@ -154,7 +157,8 @@ class SyncStatus:
         return " · ".join(parts)
 
     def with_queue(self, stats: QueueStats) -> SyncStatus:
-        return replace(self, queued=stats.queued, parked=stats.parked, oldest_unsynced_at=stats.oldest_unsynced_at)
+        return replace(self, queued=stats.queued, parked=stats.parked, in_doubt=stats.in_doubt,
+                       oldest_unsynced_at=stats.oldest_unsynced_at)
 
 
 def format_age(age: timedelta) -> str:

@@ -33,6 +33,12 @@ def test_one_failure_is_not_offline_three_are_and_one_success_is_online() -> Non
     assert link.record_success() is True and link.state == ONLINE and link.consecutive_failures == 0
 
 
+def test_status_bar_text_counts_what_is_in_doubt() -> None:
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+    status = SyncStatus(connectivity=ONLINE, queued=5, in_doubt=2, oldest_unsynced_at=now - timedelta(seconds=30))
+    assert status.summary(now) == "Online · 5 queued · 2 in doubt · oldest 30 s"
+
+
 def test_status_bar_text() -> None:
     now = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
     busy = SyncStatus(connectivity=ONLINE, queued=3, parked=1, oldest_unsynced_at=now - timedelta(minutes=2))
