@@ -696,9 +696,9 @@ class OutboxWorker:
                     answer = self._resolve_duplicate_sale(entry, plan.key, error)
                     duplicate = True
                 elif "point_conversion_points" in error.fields and not entry.in_doubt:
-                    raise PartRefused(f"points payment refused: {summarise(error)} (send without the refused "
-                                      f"part to post the sale and settle the points with the customer)",
-                                      error.fields, status=error.status) from None
+                    reason = (f"points payment refused: {summarise(error)} (send without the refused part to "
+                              f"post the sale, and settle the points with the customer)")
+                    raise PartRefused(reason, {"point_conversion_points": [reason]}, status=error.status) from None
                 else:
                     raise
             issued = {"transaction_id": answer.transaction_id, "points": answer.points, "balance": answer.balance,
@@ -757,7 +757,8 @@ class OutboxWorker:
         strict match is the same sale; anything else is a conflict for a manager.
         """
         user_id = key.user_id if key.user_id is not None else self._server_id_for(entry)
-        match, other = self._find_sale_record(key, user_id, entry.anchor_transaction_id)
+        match, other = self._find_sale_record(key, user_id, entry.anchor_transaction_id,
+                                              retry_odd_answers=entry.attempts < 3)
         if match is not None:
             return answers.PointsAnswer(match.id, match.points, None, match.user_id)
         if other is not None:
@@ -786,12 +787,14 @@ class OutboxWorker:
         except (ApiError, ContractError):
             return None
 
-    def _find_sale_record(self, key: NaturalKey, user_id: int | None, anchor: int | None
+    def _find_sale_record(self, key: NaturalKey, user_id: int | None, anchor: int | None, *,
+                          retry_odd_answers: bool = True
                           ) -> tuple[answers.TransactionRecord | None, answers.TransactionRecord | None]:
         """E5, bounded: (the strict match, or else a record of the same outlet and receipt that differs)."""
         other: answers.TransactionRecord | None = None
         for record in self._transactions(display_name=key.display_name or None, transaction_no=key.receipt,
-                                         custom_store_id=key.store or None, floor=anchor):
+                                         custom_store_id=key.store or None, floor=anchor,
+                                         retry_odd_answers=retry_odd_answers):
             if record.transaction_no != key.receipt or record.type not in (None, "purchase"):
                 continue
             if record.store is not None and key.store and record.store.casefold() != key.store.casefold():
@@ -802,7 +805,7 @@ class OutboxWorker:
         if other is None and key.display_name:
             # The member's name may differ on the server; look once more without it.
             for record in self._transactions(transaction_no=key.receipt, custom_store_id=key.store or None,
-                                             floor=anchor):
+                                             floor=anchor, retry_odd_answers=retry_odd_answers):
                 if record.transaction_no == key.receipt and record.type in (None, "purchase") and (
                         record.store is None or not key.store or record.store.casefold() == key.store.casefold()):
                     if record.user_id == user_id and user_id is not None and record.amount == key.amount:
@@ -811,7 +814,7 @@ class OutboxWorker:
         return None, other
 
     def _transactions(self, *, floor: int | None = None, state: dict[str, bool] | None = None,
-                      **filters: Any) -> Iterable[answers.TransactionRecord]:
+                      retry_odd_answers: bool = True, **filters: Any) -> Iterable[answers.TransactionRecord]:
         """Rows of E5, page by page (bounded), stopping below `floor` when the listing is newest first.
 
         `state["ended"]` is set when the listing itself ended (no next page) rather than the bound."""
@@ -820,8 +823,12 @@ class OutboxWorker:
             try:
                 body = self.client.point_transactions(page=page, limit=self.options.lookup_page_size, **filters)
                 records, next_url = answers.transaction_rows(body)
-            except (NotFound, ValidationError, ContractError):
+            except (NotFound, ValidationError):
                 return  # the server does not offer the listing (the public API does not promise it)
+            except ContractError:
+                if retry_odd_answers:
+                    raise  # maybe a passing fault: the entry stays in doubt and asks again later
+                return  # an answer of a shape we do not know, again and again: the listing cannot tell
             signature = tuple(record.id for record in records)
             if signature in seen_pages:
                 return
@@ -848,7 +855,8 @@ class OutboxWorker:
         conclusive = False
         state: dict[str, bool] = {}
         seen = 0
-        for record in self._transactions(transaction_no=reference, floor=floor, state=state):
+        for record in self._transactions(transaction_no=reference, floor=floor, state=state,
+                                         retry_odd_answers=entry.attempts < 3):
             seen += 1
             if record.transaction_no == reference:
                 return True

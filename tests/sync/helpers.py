@@ -183,7 +183,7 @@ def enrol_member(engine: Engine, first: str, last: str, phone: str, email: str |
                                                   status="pending"), "SG")
         parsed = phones.normalise(phone, "SG")
         assert parsed is not None
-        external = external_id or f"FD-{member.id}"
+        external = external_id or f"FD-{uuid.uuid4().hex[:10]}-{member.id}"  # unique on a shared server
         member.member_no = external
         entry = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="enrol", partition_key=f"member:{member.id}",
                             member_id=member.id, response={},

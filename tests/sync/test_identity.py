@@ -94,3 +94,20 @@ def test_a_household_link_credits_the_parent_by_a_managers_decision(server: Runn
         child = session.get(Member, child_id)
         assert child is not None and child.household_member_id == 151 and child.server_id is None
     assert [t["user_id"] for t in server.transactions() if t["transaction_no"] == receipt] == [parent_server]
+
+
+def test_a_merge_moves_the_refused_members_sales_to_the_same_person(server: RunningServer,
+                                                                     counter: Engine) -> None:
+    child_id, enrol_entry, sale_entry, parent_server = parent_and_child(server, counter, 153)
+    worker = fast_worker(counter, server.client())
+    worker.run_once()
+    with counter.begin() as conn:
+        resolve_identity(conn, child_id, "merge", staff_id=3, other_member_id=153, note="same person, typo")
+    drain_until_empty(worker)
+    worker.close()
+    with Session(counter) as session:
+        sale = session.scalars(select(Sale).where(Sale.receipt_no.like("K-%"), Sale.member_id == 153)).one()
+        assert sale.status == "synced"
+        assert session.get(Member, child_id).status == "inactive"  # type: ignore[union-attr]
+    assert status(counter, enrol_entry) == "discarded" and status(counter, sale_entry) == "done"
+    assert [t["user_id"] for t in server.transactions() if t["transaction_no"] == sale.receipt_no] == [parent_server]

@@ -17,6 +17,7 @@ from frontdesk.store.models import (
     MemberVoucher,
     OutboxEntry,
     Sale,
+    SaleRedemption,
 )
 from sync.client import ApiConfig, LoyaltyClient
 from sync.outbox import EntryStateError, RetryPolicy, discard_entry, retry_entry
@@ -389,3 +390,41 @@ def test_one_drainer_at_a_time_and_a_dead_drainers_claims_are_in_doubt(server: R
     assert entry(counter, entry_id).status == "done" and sale(counter, sale_id).status == "synced"
     first.close()
     second.close()
+
+
+def test_same_receipt_for_another_member_is_a_conflict_never_merged(server: RunningServer, counter: Engine) -> None:
+    number = receipt()
+    server.client().issue_point({"user_id": 100062, "amount": "68.00", "transaction_no": number,
+                                 "custom_store_id": "TAMPINES", "custom_store_code": "TAMPINES"})
+    sale_id, entry_id = queue_sale(counter, 64, number)  # same outlet, receipt and amount; another member
+    fast_worker(counter, server.client()).run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "another member" in (parked.last_error or "")
+    assert sale(counter, sale_id).status == "rejected"
+    with Session(counter) as session:
+        member = session.get(Member, 64)
+        assert member is not None and member.server_id == 100063  # nothing of member 100062 was copied here
+
+
+def test_a_refused_points_payment_can_be_sent_without_it(server: RunningServer, counter: Engine) -> None:
+    from sync.outbox import send_without_refused_part
+
+    member_id = 66
+    server_id = 100065
+    balance = server.client().user_show(user_id=server_id)["points"][0]["points"]
+    sale_id, entry_id = queue_sale(counter, member_id, receipt(), points_paid=balance + 5000)
+    worker = fast_worker(counter, server.client())
+    worker.run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "send without the refused part" in (parked.last_error or "")
+    assert parked.response["refused_part"] == "points"
+    send_without_refused_part(counter, entry_id, staff_id=3, note="customer paid the rest by card")
+    worker.run_once()
+    worker.close()
+    done = sale(counter, sale_id)
+    assert entry(counter, entry_id).status == "done" and done.status == "synced"
+    with Session(counter) as session:
+        redemption = session.scalars(select(SaleRedemption).where(SaleRedemption.sale_id == sale_id)).one()
+        assert redemption.status == "refused"
+    held = [t for t in server.transactions() if t["id"] == int(done.server_transaction_id or 0)]
+    assert held and held[0]["deducted_points"] == 0  # posted without the points payment
