@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--members", type=int, default=300, help="how many members (default 300)")
     demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same members")
     demo.add_argument("--history", type=int, default=2000, help="members that get past sales (default 2000)")
+    demo.add_argument("--queued-sales", type=int, default=0, metavar="N",
+                      help="add N realistic counter sales waiting in the outbox (to an existing database, it "
+                           "only adds them); they go to the loyalty server this counter is configured for")
 
     search = sub.add_parser("search", help="look members up the way the search box does")
     _add_common(search)
@@ -80,10 +83,25 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     if args.members < 0:
         print("--members must be 0 or more", file=sys.stderr)
         return 2
+    if args.queued_sales < 0:
+        print("--queued-sales must be 0 or more", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    written = build_demo_database(settings.database_path, members=args.members, seed=args.seed,
-                                  history_members=args.history)
-    print(f"wrote {written} members to {settings.database_path} in {time.perf_counter() - started:.1f} s")
+    if not (args.queued_sales and settings.database_path.exists()):
+        written = build_demo_database(settings.database_path, members=args.members, seed=args.seed,
+                                      history_members=args.history)
+        print(f"wrote {written} members to {settings.database_path} in {time.perf_counter() - started:.1f} s")
+    if args.queued_sales:
+        from frontdesk.demo.queued_sales import queue_demo_sales
+
+        started = time.perf_counter()
+        try:
+            recorded = queue_demo_sales(settings, args.queued_sales, seed=args.seed)
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        target = settings.api_url or "no loyalty server configured: they stay on this PC"
+        print(f"queued {recorded} sales in {time.perf_counter() - started:.1f} s; they go to {target}")
     return 0
 
 

@@ -16,7 +16,7 @@ import frontdesk.store.types
 
 
 revision = '0013'
-down_revision = '0002'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
