@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from frontdesk.config import Settings
-from frontdesk.sales.payloads import member_identifier
 from frontdesk.staff.service import StaffService
 from frontdesk.store.members import load_profile
 from frontdesk.store.models import AuditEntry, LedgerEntry, Member, OutboxEntry, PointAdjustment, Staff
@@ -104,12 +103,10 @@ class PointAdjustments:
                                 outlet_code=self.settings.outlet_code, occurred_at=now, status="pending")
             session.add(entry)
             session.flush()
-            params = {"action": "add" if points > 0 else "deduct", "points": abs(points),
-                      **member_identifier(member, self.settings), "custom_store_id": self.settings.outlet_code,
-                      "custom_staff_id": manager.code, "note": f"{ADJUSTMENT_REASONS[reason]}: {note}"}
+            # The effect in domain terms; sync builds the request (and the member's identifier) at send time.
             outbox = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="adjust", partition_key=f"member:{member.id}",
                                  member_id=member.id, response={},
-                                 payload={"endpoint": "point/adjust", "params": params,
+                                 payload={"points_change": points, "note": f"{ADJUSTMENT_REASONS[reason]}: {note}",
                                           "ledger_entry_ids": [entry.id]})
             session.add(outbox)
             session.flush()

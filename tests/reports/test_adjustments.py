@@ -68,7 +68,7 @@ def test_adjustments_sync_and_show_in_the_day(counter: Engine, server) -> None: 
     entry = _query(counter, "SELECT kind, status, payload FROM outbox WHERE id = "
                             "(SELECT outbox_id FROM point_adjustments WHERE id = :id)", {"id": added.adjustment_id})[0]
     assert entry.kind == "adjust" and entry.status == "pending"
-    assert json.loads(entry.payload)["params"]["action"] == "add"
+    assert json.loads(entry.payload)["points_change"] == 150
     assert _query(counter, "SELECT action FROM audit_log ORDER BY id DESC LIMIT 1")[0][0] == "points.adjust"
 
     # Another adjustment the server will refuse: it removes more than the server's balance (the local cache was
