@@ -136,7 +136,9 @@ def blockers(report: DayReport) -> list[Blocker]:
                                  "it arrived", ("sync_now",)))
         elif row.sync == "rejected":
             actions: tuple[str, ...] = ("retry", "discard") if row.outbox_id is not None else ("explain",)
-            if row.kind == "sale" and row.outbox_id is not None and row.points_redeemed:
+            if row.kind == "sale" and row.outbox_id is not None and "Points" in row.tender:
+                # Sync already posts a sale without a refused reward or voucher; a refused points payment is the
+                # part a manager decides on (sync.outbox.send_without_refused_part says so when it is not).
                 actions = ("retry", "send_without_refused", "discard")
             reason = f": {row.detail}" if row.detail else ""
             found.append(Blocker("rejected", row.key, row.outbox_id, row.sale_id,
@@ -315,12 +317,14 @@ def explain_entry(engine: Engine, outbox_id: int, staff_id: int | None, reason: 
 
 @dataclass(frozen=True)
 class SyncDecisions:
-    """The sync engine's own manager actions (`sync.outbox.retry_entry`, `discard_entry`), handed in by the screen
+    """The sync engine's own manager actions (`sync.outbox.retry_entry`, `discard_entry`,
+    `send_without_refused_part`), handed in by the screen
     or the command line: this package sits below sync and never imports it. Each raises ValueError when the entry
     is not in a state that allows it."""
 
     retry: Callable[..., None]
     discard: Callable[..., None]
+    send_without_refused: Callable[..., None]
 
 
 def discard_with_reason(decisions: SyncDecisions, engine: Engine, outbox_id: int, staff_id: int | None,
@@ -351,46 +355,15 @@ def retry(decisions: SyncDecisions, engine: Engine, outbox_id: int, staff_id: in
     _set_listed_ledger(engine, outbox_id, "rejected", "pending")
 
 
-def send_without_refused(engine: Engine, outbox_id: int, staff_id: int | None, reason: str) -> None:
-    """Send a rejected sale again without its rewards, vouchers and points payment: the server refused those, the
-    purchase itself still earns. Locally the redemptions are dropped (listed in the audit entry), their ledger rows
-    marked rejected, the vouchers made available again, and the sale queued once more. Audited."""
+def send_without_refused(decisions: SyncDecisions, engine: Engine, outbox_id: int, staff_id: int | None,
+                         reason: str) -> None:
+    """Send a rejected sale again without the part the server refused (its points payment); the manager settles
+    that with the customer. Sync owns what that means for the sale and its redemptions."""
     why = _reason(reason, "it is sent without the refused part")
-    with engine.begin() as conn:
-        entry = conn.execute(select(OUTBOX).where(OUTBOX.c.id == outbox_id)).first()
-        if entry is None:
-            raise DayActionRefused({"entry": f"There is no sync entry {outbox_id}"})
-        if entry.status != "parked" or entry.kind != "sale" or entry.sale_id is None:
-            raise DayActionRefused({"entry": "Only a rejected sale can be sent without its redemptions"})
-        payload = dict(entry.payload or {})
-        params = dict(payload.get("params") or {})
-        dropped_codes = list(payload.get("redeem_codes") or [])
-        dropped_points = params.pop("point_conversion_points", None)
-        if not dropped_codes and dropped_points is None:
-            raise DayActionRefused({"entry": "This sale has no reward, voucher or points payment to leave out"})
-        payload["params"] = params
-        payload["redeem_codes"] = []
-        redemptions = [dict(r._mapping) for r in conn.execute(
-            select(REDEMPTIONS.c.kind, REDEMPTIONS.c.code, REDEMPTIONS.c.points, REDEMPTIONS.c.discount_minor)
-            .where(REDEMPTIONS.c.sale_id == entry.sale_id))]
-        conn.execute(REDEMPTIONS.delete().where(REDEMPTIONS.c.sale_id == entry.sale_id))
-        conn.execute(update(LEDGER).where(LEDGER.c.sale_id == entry.sale_id, LEDGER.c.kind == "redeem")
-                     .values(status="rejected"))
-        conn.execute(update(LEDGER).where(LEDGER.c.sale_id == entry.sale_id, LEDGER.c.kind != "redeem",
-                                          LEDGER.c.status == "rejected").values(status="pending"))
-        if entry.member_id is not None and dropped_codes:
-            conn.execute(update(VOUCHERS).where(VOUCHERS.c.member_id == entry.member_id,
-                                                VOUCHERS.c.code.in_(dropped_codes)).values(status="available"))
-        conn.execute(update(SALES).where(SALES.c.id == entry.sale_id).values(
-            status="pending", reject_reason=None, points_redeemed=0, provisional=False))
-        conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(
-            status="pending", next_attempt_at=None, payload=payload))
-        conn.execute(insert(AUDIT).values(occurred_at=utc_now(), staff_id=staff_id,
-                                          action="sync.send_without_redemptions", details={
-                                              "outbox_id": outbox_id, "sale_id": entry.sale_id, "reason": why,
-                                              "last_error": entry.last_error, "dropped": redemptions,
-                                              "dropped_codes": dropped_codes, "dropped_points": dropped_points}))
-
+    try:
+        decisions.send_without_refused(engine, outbox_id, staff_id, note=why)
+    except ValueError as error:
+        raise DayActionRefused({"entry": str(error)}) from None
 
 def describe_state(state: DayState) -> str:
     """One line for the screen and the command line."""

@@ -70,7 +70,7 @@ class DayService:
         person = self.staff.get(manager_id) if manager_id is not None else None
         if person is None or not person.is_manager:
             raise closing.DayActionRefused({"manager": "Only a manager can approve this"})
-        if action in ("retry", "discard") and self.decisions is None:
+        if action in ("retry", "discard", "send_without_refused") and self.decisions is None:
             raise closing.DayActionRefused({"action": "Sync is not available here: retry or discard from the counter"})
         if action == "retry":
             assert self.decisions is not None
@@ -81,7 +81,8 @@ class DayService:
         elif action == "explain":
             closing.explain_entry(self.engine, outbox_id, manager_id, reason)
         elif action == "send_without_refused":
-            closing.send_without_refused(self.engine, outbox_id, manager_id, reason)
+            assert self.decisions is not None
+            closing.send_without_refused(self.decisions, self.engine, outbox_id, manager_id, reason)
         else:
             raise closing.DayActionRefused({"action": f"Unknown action “{action}”"})
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.reports.close import day_state
+from tests.conftest import SCREENSHOTS
 from tests.reports.conftest import GeneratedDay, settle, sql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,9 +69,10 @@ def test_json_csv_pdf_and_screen_agree(qtbot, generated_day: GeneratedDay, tmp_p
                   f"{figures['points']['net']:+,}", *figures["by_payment_method"].values()):
         assert value in text, value
     assert "X report" in text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # a fresh clone has none yet
     for page in (1, 2):
         subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(page), "-l", str(page), str(out / "day.pdf"),
-                        str(ROOT / "tests" / "screenshots" / f"day-report-page{page}")], check=True)
+                        str(SCREENSHOTS / f"day-report-page{page}")], check=True)
 
     # The screen shows the same figures.
     from frontdesk.reports.service import DayService

@@ -67,18 +67,22 @@ def test_close_refuses_with_every_kind_of_blocker_and_each_action_resolves_it(ge
     assert sql(g.db, "SELECT status FROM outbox WHERE id=?", (parked[1],))[0][0] == "pending"
     settle(g.db, parked[1], "done")
     report = load_day(g.engine, g.scope, g.home)
-    with_reward = [b for b in blockers(report) if "send_without_refused" in b.actions]
-    assert with_reward
-    target = with_reward[0].outbox_id
-    sale_id = with_reward[0].sale_id
-    redeemed_before = sql(g.db, "SELECT points_redeemed FROM sales WHERE id=?", (sale_id,))[0][0]
-    assert redeemed_before > 0
-    send_without_refused(g.engine, target, MANAGER, "reward was already used elsewhere")
+    with_points = [b for b in blockers(report) if "send_without_refused" in b.actions]
+    assert with_points
+    target = with_points[0].outbox_id
+    sale_id = with_points[0].sale_id
+    # Parked the way the sync worker parks a sale whose points payment the server refused.
+    sql(g.db, "UPDATE outbox SET response=? WHERE id=?", (json.dumps({"refused_part": "points"}), target))
+    send_without_refused(sync_decisions(), g.engine, target, MANAGER, "points payment refused by the server")
     payload = json.loads(sql(g.db, "SELECT payload FROM outbox WHERE id=?", (target,))[0][0])
-    assert payload["redeem_codes"] == [] and "point_conversion_points" not in payload["params"]
-    assert sql(g.db, "SELECT points_redeemed, status FROM sales WHERE id=?", (sale_id,))[0] == (0, "pending")
-    assert sql(g.db, "SELECT count(*) FROM sale_redemptions WHERE sale_id=?", (sale_id,))[0][0] == 0
-    assert audit(g, "sync.send_without_redemptions")[0]["dropped"]
+    assert payload["without_points_payment"] is True
+    assert sql(g.db, "SELECT status FROM outbox WHERE id=?", (target,))[0][0] == "pending"
+    assert sql(g.db, "SELECT status FROM sale_redemptions WHERE sale_id=? AND kind='points_money'",
+               (sale_id,))[0][0] == "refused"
+    assert audit(g, "sync.send_without_part")
+    with pytest.raises(DayActionRefused):  # an entry with no refused part cannot be sent "without" it
+        other = next(b for b in blockers(load_day(g.engine, g.scope, g.home)) if b.kind == "rejected")
+        send_without_refused(sync_decisions(), g.engine, other.outbox_id, MANAGER, "nothing was refused")
     settle(g.db, target, "done")
     for b in blockers(load_day(g.engine, g.scope, g.home)):
         if b.kind == "rejected":

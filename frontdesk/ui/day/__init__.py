@@ -4,8 +4,8 @@ and the PDF day report. Figures come from frontdesk.reports; this package only s
 
 
 def sync_decisions():  # type: ignore[no-untyped-def]
-    """The sync engine's retry and discard, for `DayService` (the reports package sits below sync)."""
+    """Sync's retry, discard and send-without-the-refused-part, for `DayService` (reports sit below sync)."""
     from frontdesk.reports.close import SyncDecisions
-    from sync.outbox import discard_entry, retry_entry
+    from sync.outbox import discard_entry, retry_entry, send_without_refused_part
 
-    return SyncDecisions(retry=retry_entry, discard=discard_entry)
+    return SyncDecisions(retry=retry_entry, discard=discard_entry, send_without_refused=send_without_refused_part)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from frontdesk.reports.day import load_day
 from frontdesk.ui.day.model import DayFilterModel, DayTableModel
+from tests.conftest import SCREENSHOTS
 from tests.conftest import save_screenshot as _save
 from tests.reports.conftest import GeneratedDay, sql
 from tests.ui.day.conftest import WAIT, answer_approval
@@ -278,5 +279,6 @@ def test_the_report_prints_through_a_printer_as_well(qtbot, generated_day, tmp_p
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "printed.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert state.report.totals.to_dict()["net"] in text and "Exceptions" in text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # a fresh clone has none yet
     subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(tmp_path / "printed.pdf"),
-                    str(Path(__file__).resolve().parents[2] / "screenshots" / "day-printed")], check=True)
+                    str(SCREENSHOTS / "day-printed")], check=True)
