@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from frontdesk.app.config_cli import add_config_command
     from frontdesk.app.selftest import add_self_test_command
+    from frontdesk.app.staff_cli import add_staff_command
 
     add_self_test_command(sub, _add_common)
     add_config_command(sub, _add_common)
+    add_staff_command(sub, _add_common)
     return parser
 
 
@@ -171,6 +173,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    from frontdesk.app.staff_cli import cmd_staff as run
+
+    return run(args)
+
+
 COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
@@ -180,6 +188,7 @@ COMMANDS = {
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
+    "staff": cmd_staff,
 }
 
 
@@ -187,20 +196,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from frontdesk import config, logs
+    from frontdesk.store.health import StorageProblem, describe_storage_error
 
-    try:
-        logs.setup_logging()
-    except OSError as error:  # an unwritable log folder must not stop the counter
-        print(f"Logging to file is off: {error}", file=sys.stderr)
+    logging_problem = logs.setup_logging_or_explain()
+    if logging_problem and args.command is not None:  # the app shows it in a dialog instead
+        print(logging_problem, file=sys.stderr)
     try:
         if args.command is None:
             from frontdesk.app.main import run_app
 
-            return run_app(args)
+            return run_app(args, logging_problem=logging_problem)
         return COMMANDS[args.command](args)
     except config.ConfigError as error:
-        print(f"Configuration problem — {error}", file=sys.stderr)
+        problems = error.problems
+        path = getattr(args, "config", None) or config.default_config_path()
+        heading = f"Configuration problem in {path}" + (f" ({len(problems)} settings)" if len(problems) > 1 else "")
+        print(f"{heading}: " + "; ".join(f"{p.key}: {p.problem}" for p in problems), file=sys.stderr)
         return 2
+    except StorageProblem as problem:
+        print(problem, file=sys.stderr)
+        return problem.exit_code
+    except Exception as error:
+        problem = describe_storage_error(error, _database_path(args))
+        if problem is None:
+            raise
+        print(problem, file=sys.stderr)
+        return problem.exit_code
+
+
+def _database_path(args: argparse.Namespace) -> Path:
+    from frontdesk import config
+
+    if getattr(args, "db", None):
+        return Path(args.db)
+    try:
+        return _settings(args).database_path
+    except config.ConfigError:
+        return config.data_dir() / "frontdesk.sqlite"
 
 
 if __name__ == "__main__":
