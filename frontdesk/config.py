@@ -19,6 +19,7 @@ import platformdirs
 APP_NAME = "FrontDesk"
 APP_AUTHOR = "FrontDesk"
 CONFIG_FILE_NAME = "frontdesk.toml"
+DEMO_CARD_KEY = "demo-card-key-change-me"  # published in the source: only for the demo counter
 
 
 class ConfigError(ValueError):
@@ -90,7 +91,9 @@ class Settings:
     camera_width: int = 1280
     camera_height: int = 720
     scan_sound: bool = True
-    member_card_key: str = "demo-card-key-change-me"  # HMAC key for our member cards; set per business
+    # HMAC key for our member cards, one per business (the setup wizard makes it). Empty: cards are neither printed
+    # nor read, and a member is found only through the ordinary search. The demo counter uses DEMO_CARD_KEY.
+    member_card_key: str = ""
     programme_file: str = ""  # empty: the programme pulled from the server, else the bundled demo programme
     offline_redeem_allowance_points: int = 2000  # per member, while the server cannot confirm a burn
     sync_interval_seconds: int = 15

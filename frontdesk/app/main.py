@@ -24,7 +24,8 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     nothing_configured = not config_path_from_args(args).exists() and not getattr(args, "db", None)
     if settings.demo or nothing_configured:
         demo_db = settings.database if getattr(args, "db", None) else str(config.data_dir() / "demo.sqlite")
-        settings = replace(settings, demo=True, database=demo_db)
+        settings = replace(settings, demo=True, database=demo_db,
+                           member_card_key=settings.member_card_key or config.DEMO_CARD_KEY)
     return settings
 
 

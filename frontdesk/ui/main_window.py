@@ -331,6 +331,10 @@ class MainWindow(QMainWindow):
         if not profile.member_no:
             self.hint_label.setText("This member has no member ID yet, so no card can be made")
             return
+        if not self.settings.member_card_key:
+            self.hint_label.setText("No member card key is set on this counter (`frontdesk setup`), so no card "
+                                    "can be made")
+            return
         token = sign_member_card(profile.member_no, self.settings.member_card_key)
         dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
