@@ -45,6 +45,11 @@ def _keyring():  # type: ignore[no-untyped-def]
     return keyring
 
 
+def keyring_available() -> bool:
+    """Whether this machine has an OS credential store the API key can be kept in."""
+    return _keyring() is not None
+
+
 def _from_environment(reason: str) -> str | None:
     global _warned_fallback
     value = os.environ.get(ENV_VAR) or None

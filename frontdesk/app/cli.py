@@ -158,6 +158,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
     app.setStyleSheet(stylesheet())
     saved = run_setup_wizard(config_path=Path(args.config) if args.config else None)
     print("Configuration saved." if saved else "Setup cancelled; nothing was changed.")
+    wizard = getattr(run_setup_wizard, "last_wizard", None)
+    if saved and wizard is not None and wizard.key_problem:
+        from frontdesk.ui.setup_wizard import no_keyring_advice
+
+        print(f"The API key was NOT stored: {no_keyring_advice()}")
     return 0 if saved else 1
 
 

@@ -473,11 +473,15 @@ def add_self_test_command(subparsers: Any, add_common: Callable[[argparse.Argume
     parser = subparsers.add_parser("self-test", help="check this PC and this build can run Front Desk (exit 0/1)")
     add_common(parser)
     parser.add_argument("--screenshot", metavar="PNG", help="also save the rendered main window to this file")
+    parser.add_argument("--demo", action="store_true",
+                        help="check as a demo counter (demo staff, card key and programme are then fine)")
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
     from frontdesk.app.config_cli import config_path_from_args, settings_from_args
 
     settings, _ = settings_from_args(args)
+    if settings.demo and not settings.member_card_key:
+        settings = replace(settings, member_card_key=config.DEMO_CARD_KEY)
     screenshot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
     return run_self_test(settings, config_path=config_path_from_args(args), screenshot=screenshot)
