@@ -229,21 +229,22 @@ def setup_logging_or_explain(directory: Path | None = None, **kwargs: Any) -> st
         for handler in [h for h in root.handlers if _ours(h)]:
             root.removeHandler(handler)
         masking = SensitiveDataFilter()
+        root.setLevel(kwargs.get("level", logging.INFO))
+        message = (f"Front Desk cannot write to its log folder {directory} ({error.strerror or error}), so logging "
+                   "to file is off. The counter works normally; ask IT to give this account write access to the "
+                   "folder (or set FRONTDESK_LOG_DIR).")
         handlers: list[logging.Handler] = [_recent]
         if sys.stderr is not None:
-            handlers.append(logging.StreamHandler(sys.stderr))
+            console = logging.StreamHandler(sys.stderr)
+            console.setLevel(logging.WARNING)
+            handlers.append(console)
         for handler in handlers:
             handler.setFormatter(_Formatter(LOG_FORMAT))
             handler.filters = [masking]
             handler._frontdesk = True  # type: ignore[attr-defined]
             root.addHandler(handler)
-            if handler is not _recent:
-                handler.setLevel(logging.WARNING)
-        root.setLevel(kwargs.get("level", logging.INFO))
-        message = (f"Front Desk cannot write to its log folder {directory} ({error.strerror or error}), so logging "
-                   "to file is off. The counter works normally; ask IT to give this account write access to the "
-                   "folder (or set FRONTDESK_LOG_DIR).")
-        log.warning("%s", message)
+            if handler is _recent:
+                log.warning("%s", message)  # into crash reports; the caller shows or prints it once
         return message
 
 

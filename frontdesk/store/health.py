@@ -179,8 +179,7 @@ def describe_storage_error(error: BaseException, path: Path) -> StorageProblem |
         return StorageFull(f"The disk holding {path} is full: nothing more can be saved. Free some space (or ask "
                            "IT); nothing already saved was lost.", path)
     if "readonly" in text or "read-only" in text or "unable to open database file" in text:
-        return StorageReadOnly(f"Front Desk may not write to {path} or its folder. Ask IT to give this account "
-                               "write access; nothing was changed.", path)
+        return StorageReadOnly(f"Front Desk may not write to {path} or its folder. x", path)
     if "malformed" in text or "not a database" in text or "disk i/o error" in text:
         return DatabaseDamaged(f"{path} is damaged ({original}).", path, newest_backup(path))
     return None

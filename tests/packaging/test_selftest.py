@@ -14,6 +14,7 @@ import pytest
 from frontdesk import config
 from frontdesk.app import selftest
 from frontdesk.store.db import current_revision, head_revision
+from tests.conftest import zbar_missing
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -43,13 +44,15 @@ def test_passes_on_a_copy_and_leaves_the_counter_database_untouched(qapp, demo_d
     settings = _demo(replace(config.load(), database=str(demo_db)))
     code, lines, text = _run(settings, screenshot=tmp_path / "window.png")
     assert code == 0, text
-    assert lines == {"config": "OK", "storage": "OK", "database": "OK", "scan": "OK", "camera": "WARN",
+    scan = "WARN" if zbar_missing() else "OK"  # without zbar scanning works (zxing-cpp) and the self-test warns
+    assert lines == {"config": "OK", "storage": "OK", "database": "OK", "scan": scan, "camera": "WARN",
                      "window": "OK", "staff": "OK", "cards": "OK", "programme": "OK", "api": "SKIP"}
     assert "400 members" in text and "integrity ok" in text
     assert _digest(demo_db) == before
     assert not list(demo_db.parent.glob("*.bak"))
     assert (tmp_path / "window.png").stat().st_size > 10_000
-    assert text.splitlines()[-1].startswith("PASSED: 8 checks OK, 1 warning (camera), 1 skipped")
+    summary = "7 checks OK, 2 warnings (scan, camera)" if zbar_missing() else "8 checks OK, 1 warning (camera)"
+    assert text.splitlines()[-1].startswith(f"PASSED: {summary}, 1 skipped")
 
 
 def test_an_older_database_is_migrated_on_the_copy_only(qapp, tmp_path):
