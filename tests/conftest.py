@@ -97,7 +97,7 @@ def fill_disk(folder: Path, leave_bytes: int = 0) -> Path:
 
     filler = folder / "filler.bin"
     chunk = b"\0" * 65536
-    with open(filler, "ab") as handle:
+    with open(filler, "ab", buffering=0) as handle:
         try:
             while shutil.disk_usage(folder).free > leave_bytes + len(chunk):
                 handle.write(chunk)

@@ -175,14 +175,26 @@ def describe_storage_error(error: BaseException, path: Path) -> StorageProblem |
         return None
     if not isinstance(original, sqlite3.Error):
         return None
-    if "disk is full" in text or "database or disk is full" in text:
+    full = "disk is full" in text or ("disk i/o error" in text and _nearly_full(path))
+    if full:
         return StorageFull(f"The disk holding {path} is full: nothing more can be saved. Free some space (or ask "
                            "IT); nothing already saved was lost.", path)
     if "readonly" in text or "read-only" in text or "unable to open database file" in text:
         return StorageReadOnly(f"Front Desk may not write to {path} or its folder. x", path)
-    if "malformed" in text or "not a database" in text or "disk i/o error" in text:
+    if "malformed" in text or "not a database" in text:
         return DatabaseDamaged(f"{path} is damaged ({original}).", path, newest_backup(path))
+    if "disk i/o error" in text:
+        return StorageProblem(f"{path} could not be read or written (disk I/O error): the disk or its connection "
+                              "may be failing. Nothing was changed; ask IT to check the disk.", path)
     return None
+
+
+def _nearly_full(path: Path) -> bool:
+    """SQLite reports a full disk as an I/O error when it is its shared-memory file that cannot grow."""
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 def check_writable(folder: Path, what: str = "data") -> None:

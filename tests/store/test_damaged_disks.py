@@ -17,11 +17,9 @@ from frontdesk import config
 from frontdesk.store.db import upgrade_database
 from frontdesk.store.health import (
     EXIT_DATABASE,
-    EXIT_FULL,
     EXIT_READ_ONLY,
     DatabaseDamaged,
     DatabaseTooNew,
-    StorageReadOnly,
     inspect_database,
 )
 from tests.conftest import fill_disk, save_screenshot
