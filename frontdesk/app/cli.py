@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sync)
     sync.add_argument("--once", action="store_true", required=True,
                       help="drain the queue once, print a summary and exit (0: all sent)")
+
+    restore = sub.add_parser("restore-backup", help="put the newest backup in place of a damaged database "
+                                                    "(the damaged file is kept)")
+    _add_common(restore)
+    restore.add_argument("--backup", metavar="PATH", help="this backup instead of the newest one")
 
     setup = sub.add_parser("setup", help="run the setup wizard (API, outlet, counter, camera, region)")
     _add_common(setup)
@@ -148,6 +154,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 5
 
 
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    from frontdesk.store.health import DatabaseDamaged, inspect_database, newest_backup, restore_backup
+    from frontdesk.store.writer import WriterLock
+
+    path = _settings(args).database_path
+    try:
+        inspect_database(path)
+    except DatabaseDamaged:
+        pass
+    else:
+        # A healthy database holds sales the backup does not: never swap it out.
+        print(f"{path} is not damaged; nothing was changed (a backup would lose the sales made since it).",
+              file=sys.stderr)
+        return 1
+    backup = Path(args.backup) if args.backup else newest_backup(path)
+    if backup is None or not backup.exists():
+        print(f"No backup of {path} was found; nothing was changed. Keep the damaged file for support.",
+              file=sys.stderr)
+        return 6
+    with WriterLock(path, "frontdesk restore-backup"):
+        kept = restore_backup(path, backup)
+    print(f"Restored {path} from {backup.name}; the damaged file is kept as {kept.name}.")
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -190,6 +221,7 @@ COMMANDS = {
     "self-test": cmd_self_test,
     "sync": cmd_sync,
     "setup": cmd_setup,
+    "restore-backup": cmd_restore_backup,
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
@@ -216,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         problems = error.problems
         path = getattr(args, "config", None) or config.default_config_path()
         heading = f"Configuration problem in {path}" + (f" ({len(problems)} settings)" if len(problems) > 1 else "")
-        print(f"{heading}: " + "; ".join(f"{p.key}: {p.problem}" for p in problems), file=sys.stderr)
+        line = f"{heading}: " + "; ".join(f"{p.key}: {p.problem}" for p in problems)
+        logging.getLogger("frontdesk.app.cli").error("%s", line)
+        print(line, file=sys.stderr)
         return 2
     except StorageProblem as problem:
         print(problem, file=sys.stderr)

@@ -46,9 +46,9 @@ class DatabaseDamaged(StorageProblem):
     title = "The counter database is damaged"
 
     def __init__(self, message: str, path: Path, backup: Path | None) -> None:
-        advice = (f" The newest backup is {backup.name} ({_age(backup)}); restoring it keeps the damaged file "
-                  "beside it. Sales made since that backup that had not synced are in the damaged file: keep it "
-                  "for support." if backup else
+        advice = (f" The newest backup is {backup.name} ({_age(backup)}); restoring it (Front Desk offers it "
+                  "at start, or `frontdesk restore-backup`) keeps the damaged file beside it. Sales made since "
+                  "that backup that had not synced are in the damaged file: keep it for support." if backup else
                   " There is no backup next to it. Keep the file and contact support; do not delete it.")
         super().__init__(message + advice, path)
         self.backup = backup

@@ -70,6 +70,21 @@ def test_a_zero_byte_database_is_never_silently_replaced(tmp_path):
         upgrade_database(empty)
 
 
+def test_the_command_line_restores_the_newest_backup_only_for_a_damaged_file(demo_db):
+    healthy = _cli("restore-backup", "--db", str(demo_db))
+    assert healthy.returncode == 1 and "is not damaged; nothing was changed" in healthy.stderr
+    backup = demo_db.with_name(demo_db.name + ".0001.bak")
+    shutil.copy2(demo_db, backup)
+    demo_db.write_bytes(b"")
+    told = _cli("search", "tan", "--db", str(demo_db))
+    assert told.returncode == EXIT_DATABASE and "frontdesk restore-backup" in _one_line(told)
+    restored = _cli("restore-backup", "--db", str(demo_db))
+    assert restored.returncode == 0 and "the damaged file is kept as counter.sqlite.damaged-" in restored.stdout
+    assert _digest(demo_db) == _digest(backup) and _cli("search", "tan", "--db", str(demo_db)).returncode == 0
+    kept = [p for p in demo_db.parent.glob("counter.sqlite.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert [p.stat().st_size for p in kept] == [0]  # the damaged file, byte for byte (its -wal/-shm beside it)
+
+
 def test_a_truncated_database_fails_search_and_sync_with_one_line(truncated):
     before = _digest(truncated)
     for args in (["search", "tan", "--db", str(truncated)], ["sync", "--once", "--db", str(truncated)]):

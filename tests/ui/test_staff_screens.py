@@ -57,10 +57,11 @@ def _audit(db) -> list[tuple[int | None, str, dict]]:  # type: ignore[no-untyped
     return rows
 
 
-def test_the_demo_sign_in_shows_the_demo_pins(make_window, demo_db):
+def test_the_demo_sign_in_shows_the_demo_pins(qtbot, make_window, demo_db):
     window = make_window(replace(Settings(), database=str(demo_db), demo=True, member_card_key=DEMO_CARD_KEY))
     window.lock()
     panel = window.sign_in
+    qtbot.waitUntil(lambda: panel.staff_list.count() == 4, timeout=WAIT)
     assert panel.hint.isVisible() and "Mei Tan 9999 (manager)" in panel.hint.text()
     assert all(pin in panel.hint.text() for pin in ("1111", "2222", "3333"))
     _settle()
