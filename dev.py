@@ -83,8 +83,11 @@ def apt_install(packages: list[str], why: str) -> bool:
         return False
     say(f"{why}: apt-get install {' '.join(packages)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    for step in (["apt-get", "update", "-q"], command):
+        result = subprocess.run(step, env=env, capture_output=True, text=True)
+        if result.returncode != 0:  # apt's chatter is noise when it works, and the whole story when it does not
+            say(f"{' '.join(step)} failed:\n{result.stdout}{result.stderr}")
+            return False
     return True
 
 
