@@ -16,6 +16,8 @@ def _box(icon: QMessageBox.Icon, title: str, text: str, detail: str = "", parent
          ) -> QMessageBox:
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, parent)
     box.setObjectName("StartupNotice")
+    # Wide enough for a Windows path and a sentence per line, rather than a tall narrow column.
+    box.setStyleSheet("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 560px; }")
     if detail:
         box.setInformativeText(detail)
     return box
