@@ -411,6 +411,8 @@ def _snippet(content: bytes) -> str:
 
 def client_from_settings(settings: Any, api_key: str, **overrides: Any) -> LoyaltyClient:
     """A client for `frontdesk.config.Settings` (api_url, verify_tls) and a key from `frontdesk.secrets`."""
+    from frontdesk.logs import register_secret
+    register_secret(api_key)  # masked in logs and stored errors, whoever supplied the key
     return LoyaltyClient(ApiConfig(base_url=settings.api_url, api_key=api_key, verify_tls=settings.verify_tls,
                                    **overrides))
 

@@ -103,7 +103,12 @@ class TooLarge(BadResponse):
 
 
 def summarise(error: BaseException) -> str:
-    """One line for logs and the sync panel; validation errors list their fields."""
+    """One line for logs, the sync panel and the outbox's stored error; masked (server text may echo secrets)."""
+    from frontdesk.logs import mask_text
+    return mask_text(_summarise(error)) or ""
+
+
+def _summarise(error: BaseException) -> str:
     if isinstance(error, ValidationError) and error.fields:
         parts = [f"{field}: {'; '.join(messages)}" for field, messages in error.fields.items()]
         return "; ".join(parts)

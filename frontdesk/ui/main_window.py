@@ -36,6 +36,7 @@ from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.screen import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +331,10 @@ class MainWindow(QMainWindow):
         if not profile.member_no:
             self.hint_label.setText("This member has no member ID yet, so no card can be made")
             return
+        if not self.settings.member_card_key:
+            self.hint_label.setText("No member card key is set on this counter (`frontdesk setup`), so no card "
+                                    "can be made")
+            return
         token = sign_member_card(profile.member_no, self.settings.member_card_key)
         dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -350,13 +355,22 @@ class MainWindow(QMainWindow):
         self.lock_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.lock_button.clicked.connect(self.lock)
         self.statusBar().addPermanentWidget(self.lock_button)
+        self.staff_button = QPushButton("Staff…")
+        self.staff_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.staff_button.clicked.connect(self.open_staff_admin)
+        self.statusBar().addPermanentWidget(self.staff_button)
         self.sign_in = SignInPanel(counter.staff, self.runner, self)
         self.sign_in.signed_in.connect(self._signed_in)
+        if self.settings.demo:
+            from frontdesk.demo.generator import demo_pins_hint
+
+            self.sign_in.set_hint(demo_pins_hint())
         QShortcut(QKeySequence("F2"), self, activated=self.new_sale_for_current)
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
         QShortcut(QKeySequence("F10"), self, activated=self.open_day)
+        QShortcut(QKeySequence("Ctrl+Shift+S"), self, activated=self.open_staff_admin)
         self.member_panel.new_sale_requested.connect(self.open_checkout)
         self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
@@ -422,6 +436,7 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self._dialog_closed)
         dialog.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))
         self.checkout_dialog = dialog
+        fit_to_screen(dialog, self)
         dialog.open()
         self.dialog_opened.emit(dialog)
 
@@ -449,6 +464,7 @@ class MainWindow(QMainWindow):
             dialog.open_member_requested.connect(self.open_member)
             dialog.finished.connect(lambda _code: (self.activateWindow(), self.search_box.setFocus()))
             self.enrol_dialog = dialog
+            fit_to_screen(dialog, self)
             dialog.open()
             self.dialog_opened.emit(dialog)
 
@@ -467,6 +483,7 @@ class MainWindow(QMainWindow):
                                 member_id=member_id, signed_in=self.staff, parent=parent or self)
             dialog.finished.connect(self._dialog_closed)
             self.void_dialog = dialog
+            fit_to_screen(dialog, self)
             dialog.open()
             self.dialog_opened.emit(dialog)
 
@@ -499,10 +516,19 @@ class MainWindow(QMainWindow):
                 window.sync_now = self.sync.wake
             window.finished.connect(self._dialog_closed)
             self.day_window = window
+            fit_to_screen(window, self)
             window.open()
             self.dialog_opened.emit(window)
 
         self._with_staff(show)
+
+    def open_staff_admin(self) -> None:
+        """Staff administration, behind a manager's PIN (Staff… in the status bar, Ctrl+Shift+S)."""
+        if self.locked or self.counter is None:
+            return
+        from frontdesk.ui.staff_admin import open_staff_admin
+
+        self.staff_admin_dialog = open_staff_admin(self, self.counter.staff, self.runner)
 
     def _visit_double_clicked(self, row: int, _column: int) -> None:
         view = self.current_view
