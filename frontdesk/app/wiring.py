@@ -23,7 +23,8 @@ def build_window(settings: Settings):  # type: ignore[no-untyped-def]
 
     engine = make_engine(settings.database_path)
     lookup = LookupService(engine, region=settings.phone_region,
-                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region))
+                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region),
+                           outlet_code=settings.outlet_code)
     connectivity = Connectivity(options_from_settings(settings).failures_to_offline)
     # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
     counter = build_counter_services(engine, settings, lookup.search_service, connectivity=connectivity)

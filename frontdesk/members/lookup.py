@@ -87,9 +87,10 @@ class LookupService:
     """Search and profile loading. Call from one worker thread at a time (the UI's serial DB worker)."""
 
     def __init__(self, engine: Engine, region: str = "SG", code_resolver: CodeResolver | None = None,
-                 programme: ProgrammeView | None = None) -> None:
+                 programme: ProgrammeView | None = None, outlet_code: str = "") -> None:
         self.engine = engine
-        self.search_service = SearchService(engine, region=region, code_resolver=code_resolver)
+        self.search_service = SearchService(engine, region=region, code_resolver=code_resolver,
+                                            outlet_code=outlet_code)
         self.programme = programme or ProgrammeView()
 
     def search(self, query: str, limit: int = 20) -> SearchResult:

@@ -348,3 +348,28 @@ class InboundInvoice(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),)
+
+
+# --- search aids (0012) --------------------------------------------------------------------------------------
+class PhoneFragment(Base):
+    """A 5-digit window of a member's phone digits; kept by triggers on `members` (migration 0012)."""
+
+    __tablename__ = "phone_fragments"
+
+    gram: Mapped[str] = mapped_column(String(5), primary_key=True)
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class MemberVisit(Base):
+    """Visits of a member at one outlet: counter sales (by trigger) and the server's visit history."""
+
+    __tablename__ = "member_visits"
+
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    last_visit_at: Mapped[str] = mapped_column(Text)  # ISO-8601 UTC, the layout of UTCDateTime, so it sorts
+
+    __table_args__ = {"sqlite_with_rowid": False}
