@@ -6,8 +6,7 @@ Visit history is that of a large client book: about 2% of members visited in the
 distinct clients per outlet at a million members, mostly at their home outlet), a quarter within the year, many
 longer ago, some never; each member's per-outlet visits land in `member_visits` so the search can rank who is likely
 at the counter. Both the counter database and the reference loyalty server are seeded from the same records, so a
-demo counter
-and its demo server agree about who exists.
+demo counter and its demo server agree about who exists.
 """
 from __future__ import annotations
 

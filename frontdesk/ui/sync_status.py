@@ -206,7 +206,7 @@ class SyncStatusWidget(QToolButton):
         self.setText(f"● {status.summary(datetime.now(timezone.utc))}")
         self.setStyleSheet(f"QToolButton#SyncStatus {{ color: {colour}; font-weight: "
                            f"{'600' if status.level in ('warning', 'error') else '400'}; padding: 2px 8px; }}")
-        tips = ["Click to see what is waiting to sync."]
+        tips = ["Click (or press F6) to see what is waiting to sync."]
         if status.auth_problem:
             tips.insert(0, f"The loyalty server refused the API key ({status.auth_problem}). Ask IT to check it.")
         elif status.connectivity == "offline":

@@ -165,3 +165,66 @@ def test_member_qr_card_can_be_shown_for_the_open_member(qtbot, window, demo_db)
     assert dialog.isVisible()
     save_screenshot(dialog, "member-card-dialog")
     dialog.close()
+
+
+def _open(qtbot, window, typed: str, member_id: int) -> None:
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClicks(window.search_box, typed)
+    with qtbot.waitSignal(window.member_opened, timeout=3000) as opened:
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    assert opened.args == [member_id]
+
+
+def test_any_edit_of_the_search_takes_the_previous_member_off_screen(qtbot, window, demo_db):
+    member_id, _name, _phone, _email, member_no = _member(demo_db, "id = 9")
+    _open(qtbot, window, member_no, member_id)
+    assert window.stack.currentWidget() is window.member_panel and window.current_view is not None
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Backspace)  # one key: the search no longer says who it is
+    assert window.stack.currentWidget() is window.welcome
+    assert window.current_view is None and not window.member_panel.new_sale_button.isEnabled()
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClicks(window.search_box, "zz-nobody-qq")
+    assert window.stack.currentWidget() is window.welcome  # a failed search never shows the last member
+    save_screenshot(window, "main-window-search-changed")
+
+
+def test_a_forged_card_clears_the_panel_and_says_so_in_red(qtbot, qapp, demo_db):
+    from frontdesk.scan.codes import sign_member_card
+
+    qapp.setStyleSheet(stylesheet())
+    settings = replace(Settings(), database=str(demo_db), member_card_key="shop-secret")
+    win = build_window(settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        member_id, _name, _phone, _email, member_no = _member(demo_db, "id = 9")
+        _open(qtbot, win, member_no, member_id)
+        forged = sign_member_card(member_no, "someone-elses-key")
+        win.search_box.selectAll()
+        with qtbot.waitSignal(win.search_finished, timeout=3000) as finished:
+            qtbot.keyClicks(win.search_box, forged)
+            qtbot.keyClick(win.search_box, Qt.Key.Key_Return)
+        assert finished.args[0].kind == "forged"
+        assert win.stack.currentWidget() is win.welcome and win.current_view is None
+        assert win.hint_label.text().startswith("⚠") and "c62828" in win.hint_label.styleSheet()
+        assert win.search_box.text() == ""
+        for _ in range(3):
+            qapp.processEvents()
+        save_screenshot(win, "main-window-forged-card")
+    finally:
+        win.runner.shutdown()
+        win.lookup.close()
+
+
+def test_after_the_member_card_dialog_the_keyboard_is_back_in_the_search_box(qtbot, window, demo_db):
+    member_id, *_ = _member(demo_db, "id = 7")
+    with qtbot.waitSignal(window.member_opened, timeout=3000):
+        window.open_member(member_id)
+    window.member_panel.card_button.click()
+    dialog = window._card_dialog
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+    qtbot.waitUntil(window.search_box.hasFocus, timeout=3000)
