@@ -153,7 +153,7 @@ def _parse_typed(text: str, currency: str) -> Decimal:
         raise MoneyError(f"“{shown}” uses a comma for the decimals: did you mean {cleaned.replace(',', '.')}?")
     match = _STRICT.match(cleaned)
     if match is None or not (match.group("whole") or match.group("fraction")):
-        if "," in cleaned:
+        if re.fullmatch(r"[-+]?[0-9,]+(?:\.[0-9]*)?", cleaned):
             raise MoneyError(f"“{shown}” has misplaced thousands separators; type it as e.g. 1,234.50 or 1234.50")
         raise MoneyError(f"“{shown}” is not an amount")
     if match.group("fraction") is not None and not decimals and match.group("fraction"):
