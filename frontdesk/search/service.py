@@ -24,8 +24,8 @@ types reaches SQL as SQL.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone

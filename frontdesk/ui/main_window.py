@@ -9,8 +9,8 @@ clear the panel, so F2 can never sell to the previous person. Every dialog hands
 box when it closes, so the next typed key or USB scan lands there.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), F6 the sync panel, Ctrl+L lock. Each needs someone signed in;
-the sign-in panel covers the whole window, so a locked counter shows no member data.
+new member, F9 void or refund a sale (or double-click a recent visit), F6 the sync panel, Ctrl+L lock. Each needs
+someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.staff.service import PinCheck, StaffInfo, StaffService
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 
 
 class ManagerApprovalDialog(QDialog):
@@ -21,6 +22,7 @@ class ManagerApprovalDialog(QDialog):
 
     def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Manager approval")
         self.setMinimumWidth(420)
         self._staff, self._runner = staff, runner

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 from sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ class SyncPanel(QDialog):
         self.setWindowTitle("Sync")
         self.resize(900, 440)
         # The app style gives the primary button no disabled look; a manager-only button must look off when off.
-        self.setStyleSheet("QPushButton:disabled { color: #9aa5b1; background: #f0f2f5; border-color: #e4e7eb; }")
+        self.setStyleSheet(DIALOG_STYLE + "QPushButton:disabled { color: #9aa5b1; background: #f0f2f5; "
+                           "border-color: #e4e7eb; }")
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.summary = QLabel("Loading…")

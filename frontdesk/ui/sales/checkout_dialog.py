@@ -5,11 +5,12 @@ Keyboard first: the receipt number has focus; Tab walks receipt â†’ the lines â†
 SKU offers the programme's catalogue; Enter picks the match (filling SKU, category and price; "2x shampoo" sets the
 quantity) and moves to a new line; Enter on an empty line goes to the payments. The payments start as Cash (blank)
 and Card, and the last payment nobody typed into always holds what is left to pay, so a cash+card split is one
-amount. Ctrl+Enter confirms; Enter alone never confirms (a scanner's Enter or a habit must not save a sale). Every edit asks the checkout service for a fresh quote off the GUI thread (debounced, stale
-answers dropped): the points preview with its per-line explanation, what to key into WESS, and each problem shown
-beside its field. A field's message appears once the field has been edited; pressing Confirm shows all of them.
-Nothing is saved until everything is right, and the same open screen can never save its sale twice (its draft id is
-the outbox idempotency key).
+amount. Ctrl+Enter confirms; Enter alone never confirms (a scanner's Enter or a habit must not save a sale). Every
+edit asks the checkout service for a fresh quote off the GUI thread (debounced, stale answers dropped): the points
+preview with its per-line explanation, what to key into WESS, and each problem shown beside its field. A field's
+message appears once the field has been edited; pressing Confirm shows all of them. Nothing is saved until
+everything is right, and the same open screen can never save its sale twice (its draft id is the outbox idempotency
+key).
 """
 from __future__ import annotations
 

@@ -17,8 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# Dialog-level additions to the application stylesheet: invalid fields, the preview, small muted text.
+# The one dialog style, added to the application stylesheet (ui.resources.stylesheet) so every dialog, wizard and
+# message box looks like the counter, not plain grey Qt; dialogs also set it on themselves, for use without the app.
 DIALOG_STYLE = """
+QDialog, QMessageBox, QWizard, QWizardPage { background: #f5f7fa; }
+QMessageBox QLabel { font-size: 14px; color: #1f2933; }
+QMessageBox QPushButton { min-width: 96px; }
 QLineEdit[invalid="true"], QComboBox[invalid="true"] { border: 1px solid #c62828; background: #fff5f5; }
 QLabel#FieldError { color: #c62828; font-size: 12px; }
 QLabel#ErrorSummary { color: #8a1c1c; background: #fdecec; border: 1px solid #f3b8b8; border-radius: 6px;
