@@ -118,13 +118,22 @@ def run_app(args: argparse.Namespace) -> int:
     if demo_notice:
         window.statusBar().showMessage(demo_notice, 30000)
     window.show()
-    from frontdesk.scan.frames import CameraSource
-
-    window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
-    controller = start_sync(window, settings, api_key)
     window.lock()  # sign-in at start: every sale is recorded against whoever signs in
+    background: list[object] = []
+
+    def start_background() -> None:
+        # After the first paint: OpenCV, the camera and the sync engine are not needed to show the window.
+        from frontdesk.scan.frames import CameraSource
+
+        window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
+        background.append(start_sync(window, settings, api_key))
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(150, start_background)
     code = app.exec()
-    controller.stop()
+    for controller in background:
+        controller.stop()  # type: ignore[attr-defined]
     window.scanner.stop()
     window.runner.shutdown(wait=True)
     if stop_server is not None:
