@@ -2,8 +2,9 @@
 
 Each run is a fresh process (so imports, the migration check and the first query are all counted): it builds the
 main window on the off-screen platform, shows it, waits for the event loop to go idle, then answers one search
-through the window's own background path. Reports wall time and peak resident memory (Linux ru_maxrss), side by side with a bare PySide6 window (QApplication,
-a QMainWindow with a label, shown and painted) measured the same way in interleaved runs, and the ratio.
+through the window's own background path. Reports wall time and peak resident memory (Linux ru_maxrss), side by
+side with a bare PySide6 window (QApplication, a QMainWindow with a label, shown and painted) measured the same way
+in interleaved runs, and the ratio.
 
     python benchmarks/bench_startup.py --db benchmarks/out/members-1m.sqlite --runs 5
 """
