@@ -228,3 +228,36 @@ def test_after_the_member_card_dialog_the_keyboard_is_back_in_the_search_box(qtb
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
     qtbot.waitUntil(window.search_box.hasFocus, timeout=3000)
+
+
+def test_the_panel_shows_one_set_of_figures(qtbot, qapp, demo_db):
+    """Visits by outlet from the history, server points beside a differing preview, stored value, tier perks."""
+    from frontdesk.app.wiring import build_window as build
+
+    conn = sqlite3.connect(demo_db)
+    member_id, sale_id, earned = conn.execute(
+        "SELECT m.id, s.id, s.points_earned FROM members m JOIN sales s ON s.member_id = m.id "
+        "WHERE m.tier_code = 'GOLD' ORDER BY s.occurred_at DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE sales SET server_points = ? WHERE id = ?", (earned + 10, sale_id))
+    conn.execute("UPDATE members SET stored_value_minor = 4250 WHERE id = ?", (member_id,))
+    visits = conn.execute("SELECT sum(visits) FROM member_visits WHERE member_id = ?", (member_id,)).fetchone()[0]
+    conn.commit()
+    conn.close()
+    qapp.setStyleSheet(stylesheet())
+    win = build(replace(Settings(), database=str(demo_db)))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.member_opened, timeout=3000):
+            win.open_member(member_id)
+        panel = win.member_panel
+        assert panel.visits_summary.text().startswith(f"{max(visits, win.current_view.profile.visits_count):,} visits")
+        assert "(last " in panel.visits_summary.text()
+        points_texts = [panel.visits_table.item(r, 3).text() for r in range(panel.visits_table.rowCount())]
+        assert f"+{earned + 10:,}  (preview +{earned:,})" in " ".join(points_texts)
+        assert panel.stored_value_label.text() == "Stored value S$42.50"
+        assert panel.perks_label.text().startswith("Perks: Free scalp massage each visit")
+        save_screenshot(win, "main-window-one-set-of-figures")
+    finally:
+        win.runner.shutdown()
+        win.lookup.close()
