@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 from datetime import timezone
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
+
 from frontdesk.config import Settings
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money
@@ -22,6 +25,22 @@ def member_identifier(member: Member, settings: Settings) -> dict[str, object]:
         return {"email": member.email}
     return {"external_member_id": f"{settings.outlet_code}-{settings.counter_id}-{member.id}"}
 
+def server_transaction_no(sale: Sale) -> str:
+    """The number the loyalty server knows a sale by: the WESS receipt number, with "-R1", "-R2"… for a receipt
+    recorded again after a void, because the server refuses a repeated number (and sync reads that refusal as
+    "already delivered", which would silently lose the corrected sale)."""
+    session = object_session(sale)
+    if session is None:
+        return sale.receipt_no
+    before = session.scalar(select(func.count()).select_from(Sale).where(
+        Sale.kind == "sale", Sale.outlet_code == sale.outlet_code, Sale.receipt_no == sale.receipt_no,
+        Sale.voided.is_(True), Sale.id < sale.id)) or 0
+    if not before:
+        return sale.receipt_no
+    suffix = f"-R{before}"
+    return sale.receipt_no[: 64 - len(suffix)] + suffix
+
+
 def sale_payload(settings: Settings, sale: Sale, member: Member, staff: Staff, quote: SaleQuote) -> dict:
     currency = sale.currency
 
@@ -37,7 +56,7 @@ def sale_payload(settings: Settings, sale: Sale, member: Member, staff: Staff, q
     params: dict[str, object] = {
         **member_identifier(member, settings),
         "amount": plain(sale.total_minor),
-        "transaction_no": sale.receipt_no,
+        "transaction_no": server_transaction_no(sale),
         "custom_store_id": sale.outlet_code,
         "custom_store_code": sale.outlet_code,
         "custom_staff_id": staff.code,

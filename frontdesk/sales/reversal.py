@@ -26,7 +26,7 @@ from frontdesk.sales.model import (
     ReversalResult,
     new_draft_id,
 )
-from frontdesk.sales.payloads import member_identifier
+from frontdesk.sales.payloads import member_identifier, server_transaction_no
 from frontdesk.sales.quote import summarise_sale
 from frontdesk.sales.receipts import reversal_receipt_text
 from frontdesk.store.members import load_profile
@@ -144,7 +144,7 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
     queued = True
     if quote.void:
         payload = {"endpoint": "integration/point_transaction/void", "original_sale_id": original.id,
-                   "transaction_no": original.receipt_no, "redeem_codes": reinstated}
+                   "transaction_no": server_transaction_no(original), "redeem_codes": reinstated}
     elif change:
         params = {"action": "deduct" if change < 0 else "add", "points": abs(change),
                   **member_identifier(member, settings), "note": f"refund of {original.receipt_no}"}

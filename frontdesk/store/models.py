@@ -191,6 +191,8 @@ class Sale(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     original_sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)  # redemption made offline, server decides
+    # Set (by a trigger, migration 0012) when a void is written for this sale: its receipt may be recorded again.
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     receipt_text: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -203,7 +205,7 @@ class Sale(Base):
     __table_args__ = (
         # The WESS receipt number is the natural key of a sale at an outlet; reversals reuse it.
         Index("uq_sales_outlet_receipt_sale", "outlet_code", "receipt_no", unique=True,
-              sqlite_where=text("kind = 'sale'")),
+              sqlite_where=text("kind = 'sale' AND voided = 0")),
         Index("ix_sales_occurred_at", "occurred_at"),
     )
 

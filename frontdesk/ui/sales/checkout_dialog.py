@@ -409,6 +409,11 @@ class CheckoutDialog(QDialog):
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(2, 2)
         receipt.addLayout(grid)
+        self.receipt_note = QLabel("")
+        self.receipt_note.setObjectName("Flag")
+        self.receipt_note.setWordWrap(True)
+        self.receipt_note.hide()
+        receipt.addWidget(self.receipt_note)
         self.left_layout.addWidget(receipt_card)
 
         # The bill: itemised lines or the total only.
@@ -1013,6 +1018,11 @@ class CheckoutDialog(QDialog):
             self.error_summary.show_message("")
 
     def _show_preview(self, quote: SaleQuote) -> None:
+        voided = quote.voided_sale
+        if voided is not None:
+            self.receipt_note.setText(f"Receipt {voided.receipt_no} was recorded {voided.describe(self.settings)} "
+                                      "and voided: this records it again.")
+        self.receipt_note.setVisible(voided is not None)
         preview = quote.preview
         by_line = {line.line_index: line for line in preview.lines} if preview else {}
         for row in self.line_rows:

@@ -1,4 +1,4 @@
-"""phone fragments and visit history for search ranking
+"""phone fragments and visit history for search ranking; a voided receipt can be recorded again
 
 Revision ID: 0012
 Revises: 0002
@@ -11,6 +11,9 @@ forget them:
 - `member_visits`: how often and when last each member bought at each outlet, so type-ahead can put the member who
   is likely standing at this counter first. Counter sales feed it; the server's visit history may add to it.
 Both are filled for existing members and sales during the upgrade.
+
+A receipt recorded for the wrong member is voided and recorded again: `sales.voided` (set by a trigger when the void
+is written) takes voided sales out of the one-sale-per-receipt index.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -56,7 +59,17 @@ VISIT_TRIGGERS = [
 ]
 
 
+SALE_VOIDED_TRIGGER = """CREATE TRIGGER sales_voided AFTER INSERT ON sales WHEN new.kind = 'void' BEGIN
+    UPDATE sales SET voided = 1 WHERE id = new.original_sale_id; END"""
+
+
 def upgrade() -> None:
+    op.add_column('sales', sa.Column('voided', sa.Boolean(), nullable=False, server_default=sa.text('0')))
+    op.execute("UPDATE sales SET voided = 1 WHERE id IN (SELECT original_sale_id FROM sales WHERE kind = 'void')")
+    op.execute("DROP INDEX uq_sales_outlet_receipt_sale")
+    op.execute("CREATE UNIQUE INDEX uq_sales_outlet_receipt_sale ON sales (outlet_code, receipt_no) "
+               "WHERE kind = 'sale' AND voided = 0")
+    op.execute(SALE_VOIDED_TRIGGER)
     op.create_table(
         'phone_fragments',
         sa.Column('gram', sa.String(length=FRAGMENT), nullable=False),
@@ -88,6 +101,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS sales_voided")
+    op.execute("DROP INDEX uq_sales_outlet_receipt_sale")
+    op.execute("CREATE UNIQUE INDEX uq_sales_outlet_receipt_sale ON sales (outlet_code, receipt_no) WHERE kind = 'sale'")
+    with op.batch_alter_table('sales') as batch_op:
+        batch_op.drop_column('voided')
     for name in ("phone_fragments_ai", "phone_fragments_ad", "phone_fragments_au", "member_visits_sale"):
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table('member_visits')
