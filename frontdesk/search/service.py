@@ -106,7 +106,7 @@ class SearchService:
         if self._raw is None:
             pooled = self._engine.raw_connection()
             self._pooled = pooled
-            self._raw = pooled.driver_connection  # type: ignore[assignment]
+            self._raw = pooled.driver_connection
         return self._raw  # type: ignore[return-value]
 
     def close(self) -> None:
