@@ -104,6 +104,14 @@ class MainWindow(QMainWindow):
         self.results_view.activated.connect(lambda index: self.open_member_row(index.row()))
         self.results_view.clicked.connect(lambda index: self.open_member_row(index.row()))
         left.addWidget(self.results_view, 1)
+        # The list's empty state says what to do, rather than showing a blank box.
+        self.results_empty = QLabel(self.results_view.viewport())
+        self.results_empty.setObjectName("Muted")
+        self.results_empty.setWordWrap(True)
+        self.results_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty_layout = QVBoxLayout(self.results_view.viewport())
+        empty_layout.addWidget(self.results_empty)
+        self._show_empty_state("")
         if counter is not None:
             self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
             self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -170,6 +178,20 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.welcome)
         self.member_panel.new_sale_button.setEnabled(False)
 
+    def _show_empty_state(self, query: str, result: SearchResult | None = None) -> None:
+        if self.results_model.rowCount():
+            self.results_empty.hide()
+            return
+        if not query.strip():
+            text = "Matches appear here as you type: the last 4 digits of a phone, a name, an email or a member ID"
+        elif result is not None and result.kind not in ("forged", "voucher", "invalid"):
+            enrol = " · Ctrl+N enrols a new member" if self.counter is not None else ""
+            text = f"Nobody matches “{query.strip()[:40]}”{enrol}"
+        else:
+            text = ""
+        self.results_empty.setText(text)
+        self.results_empty.setVisible(bool(text))
+
     def _set_hint(self, text: str, *, error: bool = False) -> None:
         self.hint_label.setText(text)
         if self.hint_label.property("error") != error:
@@ -182,6 +204,7 @@ class MainWindow(QMainWindow):
             self._open_when_ready = False
             self.results_model.set_hits([])
             self._set_hint("")
+            self._show_empty_state("")
 
     def _search_now(self) -> None:
         self._typing_timer.stop()
@@ -198,9 +221,12 @@ class MainWindow(QMainWindow):
         self._shown_seq = seq
         self._last_result = result
         self.results_model.set_hits(result.hits)
+        self._show_empty_state(result.query, result)
         if result.hits:
             self.results_view.setCurrentIndex(self.results_model.index(0))
         hint = result.hint or ""
+        if not result.hits and hint == "No member found":
+            hint = ""  # the list's empty state says it, with what to do next
         if result.kind == "forged":
             self.search_box.clear()  # the token means nothing to read; the next scan starts clean
             self.close_member()
