@@ -147,7 +147,7 @@ def _parse_typed(text: str, currency: str) -> Decimal:
     if re.fullmatch(r"[-+]?\d+[ \u00a0]\d{1,%d}" % max(decimals, 1), cleaned) and decimals:
         guess = re.sub(r"[ \u00a0]", ".", cleaned)
         raise MoneyError(f"“{shown}” has a space inside the amount: did you mean {guess}?")
-    if re.search(r"\s", cleaned):
+    if re.search(r"\s", cleaned) and re.fullmatch(r"[-+]?[0-9][0-9,.\s]*", cleaned):
         raise MoneyError(f"“{shown}” has a space inside the amount; type it without spaces")
     if decimals and re.fullmatch(r"[-+]?\d+,\d{1,%d}" % decimals, cleaned):
         raise MoneyError(f"“{shown}” uses a comma for the decimals: did you mean {cleaned.replace(',', '.')}?")

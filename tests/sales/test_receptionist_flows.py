@@ -245,7 +245,7 @@ def test_esc_in_enrolment_asks_before_discarding(qtbot, window, monkeypatch):
     assert asked == ["Discard this enrolment?"] and dialog.isVisible()
 
 
-def test_void_in_six_actions_and_the_sync_panel_by_a_key(qtbot, window, demo_db):
+def test_void_in_six_actions(qtbot, window, demo_db):
     member_id = member_with_points(demo_db, 0)
     window.open_member(member_id)
     qtbot.waitUntil(lambda: window.current_view is not None, timeout=WAIT)
@@ -275,3 +275,22 @@ def test_void_in_six_actions_and_the_sync_panel_by_a_key(qtbot, window, demo_db)
     assert you.actions == 6
     qtbot.mouseClick(void.receipt_view.done_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(window.search_box.hasFocus, timeout=WAIT)
+
+
+def test_the_sync_panel_opens_by_a_key_and_hands_the_keyboard_back(qtbot, window, settings):
+    from frontdesk.app.wiring import start_sync
+    from frontdesk.ui.sync_status import SyncPanel
+
+    controller = start_sync(window, settings)  # no loyalty server configured: the queue is shown, nothing sent
+    try:
+        you = Counted(qtbot)
+        with qtbot.waitSignal(window.dialog_opened, timeout=WAIT) as opened:
+            you.key(window.search_box, Qt.Key.Key_F6)
+        panel = opened.args[0]
+        assert isinstance(panel, SyncPanel) and panel.isVisible() and you.actions == 1
+        shot(panel, "flow-sync-panel")
+        qtbot.keyClick(panel, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not panel.isVisible(), timeout=WAIT)
+        qtbot.waitUntil(window.search_box.hasFocus, timeout=WAIT)
+    finally:
+        controller.stop()
