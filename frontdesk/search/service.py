@@ -174,25 +174,28 @@ class SearchService:
                 "ELSE '' END AS seen, m.search_name AS sort_name")
         visits = "LEFT JOIN member_visits v ON v.member_id = m.id AND v.outlet_code = ?4"
         order = "ORDER BY how, likely, seen DESC, sort_name, m.id LIMIT ?6"
+        # Rank on the cheap columns first; only the rows that make the list are read in full (and have their
+        # unconfirmed points summed).
         if len(digits) >= FRAGMENT:
-            sql = (f"SELECT {_COLUMNS}, CASE WHEN m.phone_rev GLOB ?2 THEN 'phone_suffix' ELSE 'phone_digits' END, "
-                   f"CASE WHEN m.phone_rev GLOB ?2 THEN 0 ELSE 1 END AS how, {rank} "
-                   f"FROM phone_fragments f JOIN members m ON m.id = f.member_id {visits} "
-                   f"WHERE f.gram = substr(?1, 1, {FRAGMENT}) AND instr(substr(m.phone_e164, 2), ?1) > 0{narrow} "
-                   f"{order}")
+            ranked = (f"SELECT m.id AS id, CASE WHEN m.phone_rev GLOB ?2 THEN 0 ELSE 1 END AS how, {rank} "
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id {visits} "
+                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}) AND instr(substr(m.phone_e164, 2), ?1) > 0"
+                      f"{narrow} {order}")
             params: tuple[object, ...] = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
         else:
             # Four digits: the end of a number ("last 4"), or the start of a national number in the shop's region.
             prefix = f"+{self._country}{digits}*" if self._country else "+" + digits + "*"
-            sql = (f"SELECT * FROM (SELECT {_COLUMNS}, 'phone_suffix', 0 AS how, {rank} FROM members m {visits} "
-                   f"WHERE m.phone_rev GLOB ?2{narrow} {order}) UNION ALL "
-                   # Numbers that start with the digits only fill up the list after every suffix match, so
-                   # they are not ranked (a 4-digit prefix matches a thousand numbers at a million members).
-                   f"SELECT * FROM (SELECT {_COLUMNS}, 'phone_digits', 1 AS how, 2 AS likely, '' AS seen, "
-                   f"m.search_name AS sort_name FROM members m "
-                   f"WHERE m.phone_e164 GLOB ?1 AND NOT m.phone_rev GLOB ?2{narrow} LIMIT ?6) "
-                   "ORDER BY how, likely, seen DESC, sort_name LIMIT ?6")
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m {visits} "
+                      f"WHERE m.phone_rev GLOB ?2{narrow} {order}) UNION ALL "
+                      # Numbers that start with the digits only fill up the list after every suffix match, so
+                      # they are not ranked (a 4-digit prefix matches a thousand numbers at a million members).
+                      "SELECT * FROM (SELECT m.id AS id, 1 AS how, 2 AS likely, '' AS seen, m.search_name AS sort_name "
+                      f"FROM members m WHERE m.phone_e164 GLOB ?1 AND NOT m.phone_rev GLOB ?2{narrow} LIMIT ?6) "
+                      "ORDER BY how, likely, seen DESC, sort_name, id LIMIT ?6")
             params = (prefix, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
+        sql = (f"SELECT {_COLUMNS}, CASE r.how WHEN 0 THEN 'phone_suffix' ELSE 'phone_digits' END "
+               f"FROM ({ranked}) AS r JOIN members m ON m.id = r.id "
+               "ORDER BY r.how, r.likely, r.seen DESC, r.sort_name, r.id")
         return self._rows(sql, params, None)
 
     def _email_prefix(self, text: str, limit: int) -> list[MemberSummary]:
