@@ -148,7 +148,7 @@ def test_zbar_orientation_quirk_never_surfaces() -> None:
 
 
 def test_frames_without_a_code_skip_the_whole_frame_retry_and_low_contrast_codes_still_read() -> None:
-    """The live scanner's costly whole-frame retry runs only where a quarter-size look found something code-like."""
+    """The live scanner's costly whole-frame retry runs only where a third-size look found something code-like."""
     from devtools.scan_corpus import iter_corpus
 
     corpus_frames = list(iter_corpus(20, seed=2024, categories=("low_contrast", "empty")))
