@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class SecretStoreUnavailable(RuntimeError):
     """No OS keyring on this machine (or it refused); the message tells IT what to do instead."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     """The keyring module if a real backend is available, else None."""
     try:
         import keyring
@@ -45,6 +46,11 @@ def _keyring():  # type: ignore[no-untyped-def]
     return keyring
 
 
+def keyring_available() -> bool:
+    """Whether this machine has an OS credential store the API key can be kept in."""
+    return _keyring() is not None
+
+
 def _from_environment(reason: str) -> str | None:
     global _warned_fallback
     value = os.environ.get(ENV_VAR) or None
@@ -58,7 +64,19 @@ def _from_environment(reason: str) -> str | None:
 
 
 def get_api_key(name: str = "default") -> str | None:
-    """The stored key for keyring entry `name`, or FRONTDESK_API_KEY when there is no keyring; None if neither."""
+    """The stored key for keyring entry `name`, or FRONTDESK_API_KEY when there is no keyring; None if neither.
+
+    Whatever the source, the key is registered with the log masking before it is returned, so no caller can log it
+    (or store a server's echo of it) by forgetting to."""
+    key = _find_api_key(name)
+    if key:
+        from frontdesk.logs import register_secret
+
+        register_secret(key)
+    return key
+
+
+def _find_api_key(name: str) -> str | None:
     keyring = _keyring()
     if keyring is None:
         return _from_environment("no OS keyring is available")

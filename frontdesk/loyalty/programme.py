@@ -39,6 +39,7 @@ from frontdesk.domain.programme import (
     MemberStanding,
     Programme,
     ProgrammeError,
+    Reward,
     RewardKind,
     TierBasis,
     load_programme,
@@ -235,7 +236,7 @@ class ProgrammeService(ProgrammeView):
         return tuple(entries)
 
 
-def reward_value_text(reward) -> str:  # type: ignore[no-untyped-def]
+def reward_value_text(reward: Reward) -> str:
     if reward.kind is RewardKind.AMOUNT and reward.amount is not None:
         return f"{_short(reward.amount)} off"
     if reward.kind is RewardKind.PERCENT and reward.percent is not None:
@@ -266,6 +267,8 @@ def fully_reversed_sale_ids(session: Session, sale_ids: list[int]) -> set[int]:
     done: set[int] = set()
     refunded: dict[int, int] = {}
     for original_id, kind, amount in rows:
+        if original_id is None:
+            continue
         if kind == "void":
             done.add(original_id)
         else:

@@ -3,7 +3,7 @@ points-as-money redemption with the exact discount to key into WESS, and whether
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -67,6 +67,11 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
         errors["member"] = "This member is no longer in the local cache"
     elif profile.status == "inactive":
         errors["member"] = f"{profile.name}'s membership is inactive: the sale cannot earn or redeem"
+    elif profile.status == "conflict":
+        # Sending it could credit another member (the one the server knows by this phone or email).
+        errors["member"] = (f"The loyalty server refused {profile.name}'s enrolment (the phone or email belongs to "
+                            f"another member): a manager must resolve it in the sync panel before this member "
+                            f"takes sales")
 
     receipt_no = (draft.receipt_no or "").strip()
     earlier = None
@@ -91,11 +96,12 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     if staff_row is None or not staff_row.active:
         errors["staff"] = "Pick who served the customer"
 
-    occurred_at = draft.occurred_at or now
-    if occurred_at.tzinfo is None:
+    typed_at = draft.occurred_at or now
+    occurred_at: datetime | None = typed_at
+    if typed_at.tzinfo is None:
         errors["occurred_at"] = "The time needs a time zone"
         occurred_at = None
-    elif occurred_at - now > FUTURE_TOLERANCE:
+    elif typed_at - now > FUTURE_TOLERANCE:
         errors["occurred_at"] = "That time is in the future"
     today = (occurred_at or now).astimezone(settings.zone).date()
 
@@ -199,7 +205,7 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
 
 def _redeem(session: Session, settings: Settings, programme: Programme, request: RedemptionInput, bill: Money,
             standing: MemberStanding, points_left: int, used_counts: dict[str, int], vouchers_seen: set[str],
-            profile: MemberProfile, today, online: bool) -> AppliedRedemption | str:  # type: ignore[no-untyped-def]
+            profile: MemberProfile, today: date, online: bool) -> AppliedRedemption | str:
     currency = programme.currency
     zero = Money.zero(currency)
     code = (request.code or "").strip()
@@ -232,19 +238,19 @@ def _redeem(session: Session, settings: Settings, programme: Programme, request:
                 requested = Money.parse(request.amount, currency)
             except MoneyError as error:
                 return sentence(str(error))
-        quote = quote_points_payment(programme, points_left, bill, requested_amount=requested)
-        if isinstance(quote, RedemptionRefused):
-            if quote.code is RefusalCode.BELOW_MINIMUM_POINTS and points_left < standing.points_balance:
-                return sentence(quote.reason) + " (offline allowance)"
-            return sentence(quote.reason)
-        assert isinstance(quote, PointsPaymentQuote)
+        payment = quote_points_payment(programme, points_left, bill, requested_amount=requested)
+        if isinstance(payment, RedemptionRefused):
+            if payment.code is RefusalCode.BELOW_MINIMUM_POINTS and points_left < standing.points_balance:
+                return sentence(payment.reason) + " (offline allowance)"
+            return sentence(payment.reason)
+        assert isinstance(payment, PointsPaymentQuote)
         return AppliedRedemption(
-            index=0, kind="points", code="POINTS", name=f"Paid with points ({format_points(quote.points)})",
-            points=quote.points, discount=zero, amount=quote.amount, free_sku=None, provisional=not online,
-            wess_instruction=f"Key {quote.amount.display()} as a points payment in WESS", note=quote.note)
+            index=0, kind="points", code="POINTS", name=f"Paid with points ({format_points(payment.points)})",
+            points=payment.points, discount=zero, amount=payment.amount, free_sku=None, provisional=not online,
+            wess_instruction=f"Key {payment.amount.display()} as a points payment in WESS", note=payment.note)
     return "Unknown kind of redemption"
 
-def earn_context(session: Session, settings: Settings, member_id: int, day) -> EarnContext:  # type: ignore[no-untyped-def]
+def earn_context(session: Session, settings: Settings, member_id: int, day: date) -> EarnContext:
     start, end = local_day_bounds(day, settings.zone)
     rows = session.execute(select(Sale.id, Sale.points_earned, Sale.server_points).where(
         Sale.member_id == member_id, Sale.kind == "sale", Sale.status != "rejected",

@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def make_engine(path: str | Path, *, immediate: bool = True) -> Engine:
     event.listen(engine, "connect", _configure_connection)
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
+    def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -87,8 +87,8 @@ def head_revision() -> str:
     return found
 
 
-def _head_from_files() -> str | None:
-    """The one revision no other migration builds on, or None when the files do not say it plainly."""
+def _revision_graph() -> tuple[set[str], set[str]]:
+    """(every revision, every revision some migration builds on), read from the migration files' own lines."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for file in (MIGRATIONS_DIR / "versions").glob("*.py"):
@@ -97,8 +97,26 @@ def _head_from_files() -> str | None:
             revisions.add(fields["revision"])
             if fields.get("down_revision") not in (None, "", "None"):
                 parents.add(fields["down_revision"])
+    return revisions, parents
+
+
+def _head_from_files() -> str | None:
+    """The one revision no other migration builds on, or None when the files do not say it plainly."""
+    revisions, parents = _revision_graph()
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of Front Desk can upgrade from (or is at), without importing Alembic when the
+    migration files say it plainly (the start-up check of a current file stays Alembic-free)."""
+    revisions, parents = _revision_graph()
+    if revisions and parents <= revisions and _head_from_files() is not None:
+        return revisions
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(":memory:"))
+    return {revision.revision for revision in script.walk_revisions()}
 
 
 def current_revision(path: str | Path) -> str | None:
@@ -140,9 +158,13 @@ def upgrade_database(path: str | Path) -> str:
     """Bring the file at `path` to the newest schema, creating it if needed; returns the revision reached.
 
     An existing file on an older revision is copied to `<name>.<revision>.bak` first, so a failed upgrade on a
-    counter PC never costs the shop its unsynced sales.
+    counter PC never costs the shop its unsynced sales. A damaged, empty or newer-schema file is refused with a
+    `frontdesk.store.health.StorageProblem` before anything touches it (never silently replaced by a new one).
     """
+    from frontdesk.store.health import inspect_database
+
     path = Path(path)
+    inspect_database(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     head = head_revision()
     current = current_revision(path)

@@ -1,4 +1,4 @@
-"""A manager's PIN for one decision (retrying or discarding a parked sync entry)."""
+"""A manager's PIN for one decision (retrying or discarding a parked sync entry, opening staff administration)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
@@ -20,9 +20,11 @@ from frontdesk.ui.widgets.forms import DIALOG_STYLE
 class ManagerApprovalDialog(QDialog):
     """Pick the approving manager and type their PIN; the PIN check (slow scrypt, lockout) runs off the GUI thread."""
 
-    def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None) -> None:
+    def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None, *,
+                 purpose: str = "sync decision") -> None:
         super().__init__(parent)
         self.setStyleSheet(DIALOG_STYLE)
+        self._purpose = purpose
         self.setWindowTitle("Manager approval")
         self.setMinimumWidth(420)
         self._staff, self._runner = staff, runner
@@ -72,7 +74,7 @@ class ManagerApprovalDialog(QDialog):
             return
         self.buttons.setEnabled(False)
         staff = self._staff
-        self._runner.run_db(lambda: staff.check_pin(manager_id, pin, require_manager=True, purpose="sync decision"),
+        self._runner.run_db(lambda: staff.check_pin(manager_id, pin, require_manager=True, purpose=self._purpose),
                             self._checked, self._failed)
 
     def _checked(self, check: PinCheck) -> None:

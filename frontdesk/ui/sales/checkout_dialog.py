@@ -1007,7 +1007,7 @@ class CheckoutDialog(QDialog):
             else:
                 row.detail.setText("")
         rest = [message for key, message in errors.items() if key not in shown and
-                (self._show_all or key in ("member", "draft"))]
+                (self._show_all or key in ("member", "draft", "storage"))]
         self.general_error.show_message("\n".join(rest))
         if self._show_all and errors:
             items = [f"• {_where(key)}: {message}" for key, message in errors.items() if key not in ("member", "draft")]

@@ -1,7 +1,7 @@
 """phone fragments and visit history for search ranking; a voided receipt can be recorded again
 
 Revision ID: 0012
-Revises: 0002
+Revises: 0010
 Create Date: 2026-12-01
 
 Two search aids, both kept by triggers so no writer (enrolment, sync pull, the demo loader, a future import) can
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0002'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

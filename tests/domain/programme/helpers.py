@@ -17,7 +17,7 @@ from frontdesk.domain.programme import (
 )
 
 SGT = timezone(timedelta(hours=8))
-DEMO_PATH = Path(__file__).resolve().parents[2] / "resources" / "programme" / "demo.toml"
+DEMO_PATH = Path(__file__).resolve().parents[3] / "resources" / "programme" / "demo.toml"
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=SGT)  # a Monday outside every demo promotion
 
 

@@ -89,6 +89,10 @@ def test_the_start_up_revision_check_agrees_with_alembic_without_importing_it(tm
     from frontdesk.store.db import alembic_config
 
     assert head_revision() == ScriptDirectory.from_config(alembic_config(":memory:")).get_current_head()
+    from frontdesk.store.db import known_revisions
+
+    assert known_revisions() == {r.revision for r in ScriptDirectory.from_config(
+        alembic_config(":memory:")).walk_revisions()}
     db = tmp_path / "current.sqlite"
     upgrade_database(db)
     code = ("import sys; from frontdesk.store.db import upgrade_database, current_revision; "
