@@ -68,6 +68,23 @@ def measure(decoder: Decoder, frames: list[CorpusFrame]) -> dict[str, object]:
     }
 
 
+def interleaved_empty_ratio(frames: list[CorpusFrame], rounds: int = 5) -> tuple[float, float] | None:
+    """The cost of a frame with no code, the shipped decoder against zxing-cpp alone, each frame through both in
+    turn so a busy machine slows both alike."""
+    combined, zxing = CombinedDecoder(), ZxingDecoder()
+    if not frames or not combined.available or not zxing.available:
+        return None
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds):
+        for frame in frames:
+            for decoder, out in ((combined, ours), (zxing, theirs)):
+                started = time.perf_counter()
+                decoder.decode(frame.image)
+                out.append((time.perf_counter() - started) * 1000)
+    return statistics.median(ours), statistics.median(theirs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-category", type=int, default=40)
@@ -121,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         for line in results[label]["false_positives"][:5]:  # type: ignore[index]
             print(f"false positive, {label}: {line}")
+
+    empty_ratio = interleaved_empty_ratio([f for f in frames if f.expected is None])
+    if empty_ratio is not None:
+        combined_ms, zxing_ms = empty_ratio
+        print(f"\nempty frames, timed alternately (5 rounds): COMBINED {combined_ms:.2f} ms vs zxing alone "
+              f"{zxing_ms:.2f} ms median: {combined_ms / zxing_ms:.2f}x")
 
     ok = True
     if "COMBINED" in results:

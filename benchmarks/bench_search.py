@@ -1,7 +1,10 @@
 """Member search at scale: exact lookups and type-ahead on a 1,000,000-member cache.
 
-Builds (or reuses) a demo database, then times the search service against a raw `sqlite3` query doing the same
-index work, so the cost of our layer is visible. Prints p50/p95/p99 in milliseconds.
+Builds (or reuses) a demo database (with visit history), then times the search service against a raw `sqlite3`
+query doing the same index work, so the cost of our layer is visible. Prints p50/p95/p99 in milliseconds and the
+ratio of medians. Then the ranking trials: for members who visited this outlet in the last 90 days, is the member in
+the top 5 for their last 4 digits, and found at all for a 5-digit fragment from the middle of their number; beside
+the old ordering (last-4 by name, no fragment index) on the same file.
 
     python benchmarks/bench_search.py --members 1000000 --db benchmarks/out/members-1m.sqlite
 """
@@ -12,10 +15,12 @@ import random
 import sqlite3
 import statistics
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from frontdesk.demo.generator import build_demo_database
 from frontdesk.search import SearchService
+from frontdesk.search.service import _COLUMNS
 from frontdesk.store import make_read_engine
 
 
@@ -32,6 +37,18 @@ def timed(fn, queries):  # type: ignore[no-untyped-def]
         fn(q)
         out.append((time.perf_counter() - start) * 1000)
     return out
+
+
+def timed_side_by_side(ours, baseline, queries):  # type: ignore[no-untyped-def]
+    """Each query through both, alternately, so a busy machine slows both sides alike."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for q in queries:
+        for fn, out in ((ours, mine), (baseline, theirs)):
+            start = time.perf_counter()
+            fn(q)
+            out.append((time.perf_counter() - start) * 1000)
+    return mine, theirs
 
 
 def main() -> None:
@@ -54,13 +71,17 @@ def main() -> None:
     sample = [raw.execute("SELECT phone_e164, email, member_no, first_name, last_name, id FROM members WHERE id=?",
                           (rng.randrange(1, n + 1),)).fetchone() for _ in range(args.queries)]
     codes = [raw.execute("SELECT code FROM member_codes WHERE member_id=?", (s[5],)).fetchone()[0] for s in sample]
-    service = SearchService(make_read_engine(path))
+    outlet = "BUGIS"
+    service = SearchService(make_read_engine(path), outlet_code=outlet)
 
     rows: list[tuple[str, list[float], list[float]]] = []
     cases = [
         ("exact phone (E.164)", [s[0] for s in sample],
          lambda q: service.search(q), lambda q: raw.execute(
              "SELECT id FROM members WHERE phone_e164=?", (q,)).fetchall()),
+        ("exact phone, raw reads the same columns", [s[0] for s in sample],
+         lambda q: service.search(q), lambda q: raw.execute(
+             f"SELECT {_COLUMNS} FROM members m WHERE m.phone_e164=?", (q,)).fetchall()),
         ("exact email", [s[1] for s in sample if s[1]],
          lambda q: service.search(q), lambda q: raw.execute("SELECT id FROM members WHERE email=?", (q,)).fetchall()),
         ("exact member ID", [s[2] for s in sample],
@@ -72,6 +93,10 @@ def main() -> None:
         ("type-ahead last 4 digits", [s[0][-4:] for s in sample],
          lambda q: service.search(q), lambda q: raw.execute(
              "SELECT id FROM members WHERE phone_rev GLOB ? LIMIT 21", (q[::-1] + "*",)).fetchall()),
+        ("type-ahead 5-digit middle fragment", [s[0][4:9] for s in sample],
+         lambda q: service.search(q), lambda q: raw.execute(
+             "SELECT m.id FROM phone_fragments f JOIN members m ON m.id = f.member_id WHERE f.gram = ? "
+             "AND instr(m.phone_e164, ?) > 0 LIMIT 21", (q, q)).fetchall()),
         ("type-ahead name prefix (1 word, 3 chars)", [s[4][:3] for s in sample],
          lambda q: service.search(q), lambda q: raw.execute(
              "SELECT rowid FROM members_fts WHERE members_fts MATCH ? LIMIT 21", (f'"{q.lower()}"*',)).fetchall()),
@@ -86,12 +111,49 @@ def main() -> None:
     for label, queries, ours, baseline in cases:
         for q in queries[:50]:  # warm the page cache the way a running counter's would be
             ours(q)
-        rows.append((label, timed(ours, queries), timed(baseline, queries)))
+        for q in queries[:50]:
+            baseline(q)
+        rows.append((label, *timed_side_by_side(ours, baseline, queries)))
 
-    print(f"\n{'query':<42} {'service p50/p95/p99 ms':>26} {'raw sqlite3 p50/p95/p99 ms':>30}")
+    print(f"\n{'query':<42} {'service p50/p95/p99 ms':>26} {'raw sqlite3 p50/p95/p99 ms':>30} {'ratio p50':>9}")
     for label, ours, base in rows:
         a, b = percentiles(ours), percentiles(base)
-        print(f"{label:<42} {a[0]:>8.3f} {a[1]:>8.3f} {a[2]:>8.3f} {b[0]:>10.3f} {b[1]:>9.3f} {b[2]:>9.3f}")
+        print(f"{label:<42} {a[0]:>8.3f} {a[1]:>8.3f} {a[2]:>8.3f} {b[0]:>10.3f} {b[1]:>9.3f} {b[2]:>9.3f} "
+              f"{a[0] / b[0]:>8.1f}x")
+    ranking_trials(raw, service, outlet, rng, args.queries)
+
+
+def ranking_trials(raw: sqlite3.Connection, service: SearchService, outlet: str, rng: random.Random,
+                   count: int) -> None:
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=90)).isoformat(timespec="microseconds")
+    recent = [r[0] for r in raw.execute(
+        "SELECT member_id FROM member_visits WHERE outlet_code = ? AND last_visit_at >= ?", (outlet, cutoff))]
+    trials = [raw.execute("SELECT id, phone_e164 FROM members WHERE id = ?", (rng.choice(recent),)).fetchone()
+              for _ in range(count)]
+    top5 = old_top5 = found = old_found = 0
+    fragment_ms: list[float] = []
+    for member_id, phone in trials:
+        top5 += member_id in [h.id for h in service.search(phone[-4:]).hits[:5]]
+        # Before: the first 20 suffix matches by name, prefix matches mixed in; no way to find a middle fragment.
+        old = raw.execute("SELECT id FROM (SELECT id, search_name FROM members WHERE phone_rev GLOB ? LIMIT 21) "
+                          "ORDER BY search_name LIMIT 5", (phone[-4:][::-1] + "*",)).fetchall()
+        old_top5 += member_id in [r[0] for r in old]
+        fragment = phone[4:9]  # +65 9 [1234 5] 67: five digits from the middle of the national number
+        start = time.perf_counter()
+        hits = service.search(fragment).hits
+        fragment_ms.append((time.perf_counter() - start) * 1000)
+        found += member_id in [h.id for h in hits]
+        old_hits = raw.execute("SELECT id FROM members WHERE phone_rev GLOB ? LIMIT 21",
+                               (fragment[::-1] + "*",)).fetchall()
+        old_found += member_id in [r[0] for r in old_hits]
+    p50, p95, p99 = percentiles(fragment_ms)
+    print(f"\nranking trials at outlet {outlet}: {count} members who visited it in the last 90 days "
+          f"({len(recent):,} such members)")
+    print(f"last 4 digits, member in the top 5:     service {100 * top5 / count:5.1f}%   "
+          f"before (by name) {100 * old_top5 / count:5.1f}%")
+    print(f"5-digit middle fragment, member found:  service {100 * found / count:5.1f}%   "
+          f"before (suffix only) {100 * old_found / count:5.1f}%   service p50/p95/p99 "
+          f"{p50:.3f}/{p95:.3f}/{p99:.3f} ms")
 
 
 if __name__ == "__main__":

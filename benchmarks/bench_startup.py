@@ -2,7 +2,9 @@
 
 Each run is a fresh process (so imports, the migration check and the first query are all counted): it builds the
 main window on the off-screen platform, shows it, waits for the event loop to go idle, then answers one search
-through the window's own background path. Reports wall time and peak resident memory (Linux ru_maxrss).
+through the window's own background path. Reports wall time and peak resident memory (Linux ru_maxrss), side by
+side with a bare PySide6 window (QApplication, a QMainWindow with a label, shown and painted) measured the same way
+in interleaved runs, and the ratio.
 
     python benchmarks/bench_startup.py --db benchmarks/out/members-1m.sqlite --runs 5
 """
@@ -41,21 +43,48 @@ print(json.dumps({"shown_s": shown, "first_search_s": answered["t"],
 """
 
 
+BARE = r"""
+import json, os, resource, sys, time
+t0 = time.perf_counter()
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+app = QApplication([])
+window = QMainWindow()
+window.setCentralWidget(QLabel("Front Desk"))
+window.resize(1366, 768)
+window.show()
+app.processEvents()
+shown = time.perf_counter() - t0
+print(json.dumps({"shown_s": shown, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="benchmarks/out/members-1m.sqlite")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     runs = []
+    bare = []
     for _ in range(args.runs):
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", CHILD, args.db], capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         result["process_s"] = time.perf_counter() - start
         runs.append(result)
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", BARE], capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["process_s"] = time.perf_counter() - start
+        bare.append(result)
+    print(f"{'':<16} {'Front Desk median':>18} {'max':>8} {'bare PySide6 median':>20} {'ratio':>7}")
     for key in ("shown_s", "first_search_s", "process_s", "max_rss_mb"):
         values = [r[key] for r in runs]
-        print(f"{key:<16} median {statistics.median(values):8.3f}   max {max(values):8.3f}")
+        base = [r[key] for r in bare if key in r]
+        line = f"{key:<16} {statistics.median(values):18.3f} {max(values):8.3f}"
+        if base:
+            line += f" {statistics.median(base):20.3f} {statistics.median(values) / statistics.median(base):6.1f}x"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -182,13 +182,22 @@ def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
     if demo_notice:
         window.statusBar().showMessage(demo_notice, 30000)
     show_maximized(window)
-    from frontdesk.scan.frames import CameraSource
-
-    window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
-    controller = start_sync(window, settings, api_key)
     lock_when_ready(window, settings)
+    background: list[object] = []
+
+    def start_background() -> None:
+        # After the first paint: OpenCV, the camera and the sync engine are not needed to show the window.
+        from frontdesk.scan.frames import CameraSource
+
+        window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
+        background.append(start_sync(window, settings, api_key))
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(150, start_background)
     code = app.exec()
-    controller.stop()
+    for controller in background:
+        controller.stop()  # type: ignore[attr-defined]
     window.scanner.stop()
     window.runner.shutdown(wait=True)
     if stop_server is not None:

@@ -18,13 +18,15 @@ def build_window(settings: Settings):  # type: ignore[no-untyped-def]
     from frontdesk.store import make_engine
     from frontdesk.ui.main_window import MainWindow
     from frontdesk.ui.tasks import TaskRunner
-    from sync.engine import options_from_settings
     from sync.status import Connectivity
 
     engine = make_engine(settings.database_path)
     lookup = LookupService(engine, region=settings.phone_region,
-                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region))
-    connectivity = Connectivity(options_from_settings(settings).failures_to_offline)
+                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region),
+                           outlet_code=settings.outlet_code)
+    # The sync engine (HTTP client and all) is imported after the first paint, in start_sync, which also sets how
+    # many failures mean "offline" from the engine's options.
+    connectivity = Connectivity()
     # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
     counter = build_counter_services(engine, settings, lookup.search_service, connectivity=connectivity)
     lookup.programme = counter.programmes
@@ -37,9 +39,11 @@ def build_window(settings: Settings):  # type: ignore[no-untyped-def]
 def start_sync(window: Any, settings: Settings, api_key: str | None = None):  # type: ignore[no-untyped-def]
     """Deliver the outbox and refresh the cache in the background, with the state in the status bar."""
     from frontdesk.ui.sync_status import SyncController
-    from sync.engine import build_engine
+    from sync.engine import build_engine, options_from_settings
 
     connectivity = window.counter.connectivity if window.counter is not None else None
+    if connectivity is not None:
+        connectivity.failures_to_offline = max(1, options_from_settings(settings).failures_to_offline)
     # The engine's database work queues on the task runner's executor: one writer thread in the process.
     db_executor = window.runner.db_executor
     controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key, connectivity=connectivity,

@@ -57,6 +57,18 @@ class RecentTransaction:
     points_earned: int
     points_redeemed: int
     status: str
+    outlet_code: str = ""
+    reversed_as: str = ""  # "void" or "refund" when a later reversal undid this sale
+    server_points: int | None = None  # what the server credited, once it answered
+
+
+@dataclass(frozen=True)
+class OutletVisits:
+    """A member's visits at one outlet, from this counter's sales and the server's history (member_visits)."""
+
+    outlet_code: str
+    visits: int
+    last_visit_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class MemberProfile:
     last_visit_at: datetime | None
     unsynced_points: int = 0  # this counter's effects not yet confirmed by the server (signed)
     recent: list[RecentTransaction] = field(default_factory=list)
+    visits_by_outlet: tuple[OutletVisits, ...] = ()
 
     def birthday_this_month(self, today: date) -> bool:
         return self.birthday is not None and self.birthday.month == today.month

@@ -5,6 +5,7 @@ price. Arithmetic between different currencies is refused rather than silently m
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -45,31 +46,19 @@ class Money:
     # --- construction -------------------------------------------------------------------------------------
     @classmethod
     def parse(cls, text: str | int | Decimal, currency: str = "SGD") -> Money:
-        """Parse what a person types: "12", "12.50", "1,234.50", "S$ 12.50", "-3.20", "(18.80)".
+        """Parse what a person types, strictly: "12", "12.50", "1,234.50", "S$ 12.50", "-3.20", "(18.80)".
 
-        More decimals than the currency has is an error rather than a silent rounding, because a typo like
-        "12.505" should be questioned at the counter, not swallowed.
+        Only what cannot be misread is accepted. A comma is a thousands separator and must group by three
+        ("12,50" is refused with "did you mean 12.50?", because taking it as 1,250 records a bill a hundred times
+        too big); spaces inside the digits, exponents ("1e3") and a second decimal point are refused. More decimals
+        than the currency has is an error rather than a silent rounding ("12.505" is a typo to question).
         """
         if isinstance(text, Decimal):
             value = text
         elif isinstance(text, int):
             value = Decimal(text)
         else:
-            cleaned = str(text).strip()
-            negative = cleaned.startswith("(") and cleaned.endswith(")")
-            if negative:
-                cleaned = cleaned[1:-1]
-            for symbol in ("S$", "SGD", "US$", "$", "RM", "€", "£"):
-                cleaned = cleaned.replace(symbol, "")
-            cleaned = cleaned.replace(",", "").replace(" ", "")
-            if not cleaned:
-                raise MoneyError("Enter an amount")
-            try:
-                value = Decimal(cleaned)
-            except InvalidOperation:
-                raise MoneyError(f"“{text}” is not an amount") from None
-            if negative:
-                value = -value
+            value = _parse_typed(str(text), currency)
         if not value.is_finite():
             raise MoneyError(f"“{text}” is not an amount")
         exponent = minor_exponent(currency)
@@ -133,6 +122,59 @@ class Money:
 
     def is_negative(self) -> bool:
         return self.amount < 0
+
+
+_SYMBOLS = ("S$", "SGD", "US$", "USD", "MYR", "$", "RM", "€", "£")
+_STRICT = re.compile(r"^(?P<sign>[-+]?)(?P<whole>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<fraction>\d*))?$", re.ASCII)
+
+
+def _parse_typed(text: str, currency: str) -> Decimal:
+    cleaned = text.strip()
+    negative = cleaned.startswith("(") and cleaned.endswith(")")
+    if negative:
+        cleaned = cleaned[1:-1].strip()
+    for symbol in _SYMBOLS:
+        if cleaned.upper().startswith(symbol):
+            cleaned = cleaned[len(symbol):].strip()
+            break
+    if not cleaned:
+        raise MoneyError("Enter an amount")
+    shown = text.strip()[:24]
+    decimals = minor_exponent(currency)
+    if any(ch in cleaned for ch in "eE") and re.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", cleaned):
+        raise MoneyError(f"“{shown}” is written as an exponent; type the amount in full, e.g. "
+                         f"{_plain(Decimal(cleaned), decimals)}" if _finite(cleaned) else f"“{shown}” is not an amount")
+    if re.fullmatch(r"[-+]?\d+[ \u00a0]\d{1,%d}" % max(decimals, 1), cleaned) and decimals:
+        guess = re.sub(r"[ \u00a0]", ".", cleaned)
+        raise MoneyError(f"“{shown}” has a space inside the amount: did you mean {guess}?")
+    if re.search(r"\s", cleaned) and re.fullmatch(r"[-+]?[0-9][0-9,.\s]*", cleaned):
+        raise MoneyError(f"“{shown}” has a space inside the amount; type it without spaces")
+    if decimals and re.fullmatch(r"[-+]?\d+,\d{1,%d}" % decimals, cleaned):
+        raise MoneyError(f"“{shown}” uses a comma for the decimals: did you mean {cleaned.replace(',', '.')}?")
+    match = _STRICT.match(cleaned)
+    if match is None or not (match.group("whole") or match.group("fraction")):
+        if re.fullmatch(r"[-+]?[0-9,]+(?:\.[0-9]*)?", cleaned):
+            raise MoneyError(f"“{shown}” has misplaced thousands separators; type it as e.g. 1,234.50 or 1234.50")
+        raise MoneyError(f"“{shown}” is not an amount")
+    if match.group("fraction") is not None and not decimals and match.group("fraction"):
+        raise MoneyError(f"“{shown}” has decimals, but {currency.upper()} has none")
+    digits = match.group("whole").replace(",", "") or "0"
+    fraction = match.group("fraction") or ""
+    value = Decimal(f"{digits}.{fraction}" if fraction else digits)
+    if match.group("sign") == "-" or negative:
+        value = -value
+    return value
+
+
+def _finite(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite() and abs(Decimal(text)) < Decimal(10) ** 15
+    except InvalidOperation:
+        return False
+
+
+def _plain(value: Decimal, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
 
 
 def total(amounts: "list[Money] | tuple[Money, ...]", currency: str = "SGD") -> Money:

@@ -84,6 +84,12 @@ def reversed_digits(e164: str | None) -> str | None:
     return digits_only(e164)[::-1]
 
 
+def national_prefix_for_region(region: str) -> str:
+    """The trunk prefix dialled before a national number in `region` ("0" in the UK, "" in Singapore)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (metadata.national_prefix or "") if metadata is not None else ""
+
+
 def country_code_for_region(region: str) -> int | None:
     code = phonenumbers.country_code_for_region(region)
     return code or None

@@ -8,6 +8,8 @@ MAX_QUERY_LENGTH = 200
 
 def strip_controls(text: str) -> str:
     """Drop control and format characters (NUL, escape sequences, zero-width joiners) a scanner or paste can carry."""
+    if text.isprintable():  # no control or format character at all: the common case, kept cheap for search
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " ")
 
 

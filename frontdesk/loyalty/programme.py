@@ -155,6 +155,10 @@ class ProgrammeService(ProgrammeView):
         downgrade = status.downgrade.text if status.downgrade else ""
         return (status.next.name if status.next else None), progress, status.progress_text(), downgrade
 
+    def tier_perks(self, tier_code: str | None) -> tuple[str, ...]:
+        tier = self.programme.tier(tier_code) if tier_code else None
+        return tier.perks if tier is not None else ()
+
     def rewards_for(self, profile: MemberProfile, today: date) -> list[UsableReward]:
         """Catalogue rewards the member can afford today (tier, dates and per-member limit respected), and what their
         points pay for. The bill's own conditions (minimum bill) are checked at checkout."""

@@ -43,6 +43,8 @@ class MemberView:
     downgrade_warning: str
     birthday_this_month: bool
     rewards: list[UsableReward]
+    perks: tuple[str, ...] = ()  # the member's tier perks, as the programme words them
+    birthday_perk: str = ""  # the tier's birthday perk, when it is the member's birthday month
 
 
 class ProgrammeView:
@@ -56,6 +58,9 @@ class ProgrammeView:
 
     def rewards_for(self, profile: MemberProfile, today: date) -> list[UsableReward]:
         return []
+
+    def tier_perks(self, tier_code: str | None) -> tuple[str, ...]:
+        return ()
 
 
 def scan_code_resolver(card_key: str, region: str = "SG") -> CodeResolver:
@@ -89,9 +94,10 @@ class LookupService:
     """Search and profile loading. Call from one worker thread at a time (the UI's serial DB worker)."""
 
     def __init__(self, engine: Engine, region: str = "SG", code_resolver: CodeResolver | None = None,
-                 programme: ProgrammeView | None = None) -> None:
+                 programme: ProgrammeView | None = None, outlet_code: str = "") -> None:
         self.engine = engine
-        self.search_service = SearchService(engine, region=region, code_resolver=code_resolver)
+        self.search_service = SearchService(engine, region=region, code_resolver=code_resolver,
+                                            outlet_code=outlet_code)
         self.programme = programme or ProgrammeView()
 
     def search(self, query: str, limit: int = 20) -> SearchResult:
@@ -114,6 +120,9 @@ class LookupService:
         tier = TierInfo(tier_row.code, tier_row.name, tier_row.colour) if tier_row else (
             TierInfo(profile.tier_code, profile.tier_code.title(), "#7a8794") if profile.tier_code else None)
         next_name, progress, progress_text, downgrade = self.programme.tier_progress(profile, today)
+        perks = self.programme.tier_perks(profile.tier_code)
+        birthday = profile.birthday_this_month(today)
+        birthday_perk = next((perk for perk in perks if "birthday" in perk.casefold()), "") if birthday else ""
         return MemberView(
             profile=profile,
             tier=tier,
@@ -122,8 +131,10 @@ class LookupService:
             next_tier_progress=progress,
             next_tier_text=progress_text,
             downgrade_warning=downgrade,
-            birthday_this_month=profile.birthday_this_month(today),
+            birthday_this_month=birthday,
             rewards=voucher_views + self.programme.rewards_for(profile, today),
+            perks=perks,
+            birthday_perk=birthday_perk,
         )
 
     def close(self) -> None:

@@ -138,6 +138,7 @@ class SaleQuote:
     provisional: bool
     earlier_sale: SaleSummary | None  # the sale already recorded under this receipt number
     occurred_at: datetime | None
+    voided_sale: SaleSummary | None = None  # a voided sale under this receipt number: this one records it again
 
     @property
     def ok(self) -> bool:

@@ -75,16 +75,22 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
 
     receipt_no = (draft.receipt_no or "").strip()
     earlier = None
+    voided_sale = None
     if not receipt_no:
         errors["receipt_no"] = "Enter the WESS receipt number"
     elif not _RECEIPT_SHAPE.match(receipt_no):
         errors["receipt_no"] = "A receipt number is letters and digits (up to 64), as printed by WESS"
     else:
-        row = session.scalar(select(Sale).where(
-            Sale.kind == "sale", Sale.outlet_code == settings.outlet_code, Sale.receipt_no == receipt_no))
+        rows = session.scalars(select(Sale).where(
+            Sale.kind == "sale", Sale.outlet_code == settings.outlet_code, Sale.receipt_no == receipt_no)
+            .order_by(Sale.occurred_at.desc())).all()
+        row = next((r for r in rows if not r.voided), None)
         if row is not None:
             earlier = summarise_sale(session, row)
-            errors["receipt_no"] = f"Receipt {receipt_no} is already recorded: {earlier.describe(settings)}"
+            errors["receipt_no"] = (f"Receipt {receipt_no} is already recorded: {earlier.describe(settings)}. "
+                                    "To record it again (say, for another member), void it first (F9)")
+        elif rows:
+            voided_sale = summarise_sale(session, rows[0])
 
     staff_row = session.get(Staff, draft.staff_id) if draft.staff_id is not None else None
     if staff_row is None or not staff_row.active:
@@ -194,7 +200,7 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
         discount_total=discount_total, total=total, points_payment=points_payment, to_pay=to_pay,
         tenders=tenders, preview=preview, redemptions=tuple(applied), points_available=available,
         points_spendable=spendable, points_redeemed=redeemed, new_balance=new_balance, online=online,
-        provisional=provisional, earlier_sale=earlier, occurred_at=occurred_at,
+        provisional=provisional, earlier_sale=earlier, occurred_at=occurred_at, voided_sale=voided_sale,
     )
 
 def _redeem(session: Session, settings: Settings, programme: Programme, request: RedemptionInput, bill: Money,

@@ -42,14 +42,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace as dc_replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from frontdesk.config import Settings
+from frontdesk.domain.money import Money
 from frontdesk.loyalty.programme import ProgrammeService
 from frontdesk.sales.model import (
     RecordedSale,
@@ -81,6 +82,18 @@ class SalesService:
         self.staff = staff
         self.is_online = is_online  # must be cheap (a flag the sync worker keeps): it is read inside transactions
         self.clock = clock
+
+    def usual_bill_ceiling(self, days: int = 90) -> Money:
+        """Above this a typed bill is probably a slip ("1250" for "12.50"): three times the largest sale at this
+        outlet in the last `days` days, or S$5,000 in a shop with no history yet."""
+        currency = self.settings.currency
+        since = self.clock() - timedelta(days=days)
+        with Session(self.engine) as session:
+            largest = session.scalar(select(func.max(Sale.total_minor)).where(
+                Sale.kind == "sale", Sale.outlet_code == self.settings.outlet_code, Sale.occurred_at >= since))
+        if not largest:
+            return Money.parse("5000", currency)
+        return Money.from_minor(int(largest) * 3, currency)
 
     # --- sale: quote and confirm ----------------------------------------------------------------------------------
     def quote(self, draft: SaleRequest) -> SaleQuote:

@@ -282,6 +282,10 @@ def _adaptive(grey: np.ndarray) -> np.ndarray:
     return cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 41, 0)
 
 
+_GATE_SHRINK = 3
+_GATE_MIN_SIDE = 80  # below 240 px a frame is cheap enough to retry in full
+
+
 def _adaptive_frame(grey: np.ndarray) -> np.ndarray:
     """Whole-frame local threshold without pre-smoothing: ~1.4 ms at 1280x720, against ~3.5 ms with a blur."""
     return cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 41, 0)
@@ -308,8 +312,11 @@ class CombinedDecoder:
     2. Around each located-but-unread code it crops, rescales to ~360 px and retries zxing on the plain crop, then on
        an adaptive-threshold, a sharpened and a CLAHE version, and finally gives zbar (pyzbar) a go on the sharpened
        crop. Crops are small, so this costs a few milliseconds, and only on frames that really show a code.
-    3. If nothing was read, one whole-frame retry on a locally thresholded frame (~3 ms): zxing ignores detail with
-       less than ~24 grey levels of contrast, which is exactly a dim phone screen or a code under glare.
+    3. If nothing was read, a whole-frame retry on a locally thresholded frame (~3 ms): zxing ignores detail with
+       less than ~24 grey levels of contrast, which is exactly a dim phone screen or a code under glare. It runs only
+       where something looks like a code: first the same threshold on a third-size copy (~0.4 ms), and the full
+       retry only if zxing locates anything there. A frame with no code (the common case) so costs little more than
+       one zxing pass; on the corpus the gate never fires on an empty frame and never misses a code step 3 reads.
     4. `thorough=True` (single images, the CLI) adds slower whole-frame retries (sharpened, CLAHE, zbar). The live
        scanner leaves it off: frames without a code are the common case and must stay cheap.
 
@@ -358,10 +365,24 @@ class CombinedDecoder:
             codes = self._retry_region(grey, region)
             if codes:
                 return codes
-        codes = self._valid(self._zxing.read(_adaptive_frame(grey), binarizer=self._fixed), "frame:adaptive")
-        if codes or not self.thorough:
-            return codes
-        return self._retry_whole(grey)
+        if self.thorough or self._looks_like_code(grey):
+            codes = self._valid(self._zxing.read(_adaptive_frame(grey), binarizer=self._fixed), "frame:adaptive")
+            if codes or not self.thorough:
+                return codes
+            return self._retry_whole(grey)
+        return []
+
+    def _looks_like_code(self, grey: np.ndarray) -> bool:
+        """Does a third-size, locally thresholded copy show zxing anything it would call a code (read or not)?"""
+        height, width = grey.shape[:2]
+        if width < _GATE_SHRINK * _GATE_MIN_SIDE or height < _GATE_SHRINK * _GATE_MIN_SIDE:
+            return True  # too small to shrink: just try
+        # Linear, not area, interpolation: a tenth of the cost. A third of the size with a 15-pixel block is the
+        # cheapest look that, on the 440-frame corpus, finds every code the full retry reads (a quarter missed one).
+        small = cv2.resize(grey, (width // _GATE_SHRINK, height // _GATE_SHRINK), interpolation=cv2.INTER_LINEAR)
+        binary = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 0)
+        return bool(self._zxing.read(binary, return_errors=True, binarizer=self._fixed, try_rotate=False,
+                                     try_downscale=False, try_invert=False))
 
     @property
     def _fixed(self) -> Any:

@@ -4,12 +4,17 @@ What a query can be, tried in this order, all of them on the same text:
 - a scanned code: an exact hit in `member_codes` (Eber QR payloads, our signed card tokens as resolved by
   `code_resolver`);
 - an email (contains "@"): exact match, else prefix of the address while it is being typed;
-- a phone (digits and phone punctuation only): a complete number is normalised to E.164 and matched exactly; four
-  or more digits also match the end of a stored number ("last 4") and the start of its national part;
+- a phone (digits and phone punctuation only): a complete number is matched exactly in its E.164 forms; four
+  digits match the end of a stored number ("last 4") and the start of its national part; five or more digits match
+  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migration 0012);
+- digits and a name together ("9962 tan"): the digit matches narrowed to names starting with the words;
 - a custom member ID: exact, case-insensitive;
 - a name: every word is a prefix of some word of the name, in any order, case- and accent-insensitive.
 
-Exact identifier hits rank first, then partial ones; within a group the order is by name. A phone shared by
+Exact identifier hits rank first, then partial ones. Digit matches are ranked by who is likely at this counter:
+those whose number ends with the digits before those where they start or sit inside it; then members who visited
+this outlet in the last 90 days (most recent first), then those seen anywhere in that time, then the rest by name.
+Names are ordered by name. A phone shared by
 several members (parent and child) returns all of them: picking one is the receptionist's call, never ours.
 
 Every query is plain parameter binding and indexed: LIKE is avoided (its case rules need a NOCASE index), prefix
@@ -19,9 +24,11 @@ types reaches SQL as SQL.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
@@ -38,7 +45,15 @@ DEFAULT_LIMIT = 20
 # or cannot open a member (a forged card; a voucher to apply at checkout), or None when the text is not a code.
 CodeResolver = Callable[[str], "tuple[str, str] | None"]
 
-_COLUMNS = "m.id, m.display_name, m.phone_e164, m.email, m.member_no, m.tier_code, m.points_balance, m.search_name"
+# The list shows the same balance as the panel: the server's figure plus this counter's unconfirmed effects.
+_COLUMNS = ("m.id, m.display_name, m.phone_e164, m.email, m.member_no, m.tier_code, max(0, m.points_balance + "
+            "coalesce((SELECT sum(l.points) FROM points_ledger l WHERE l.member_id = m.id AND l.status = 'pending'), "
+            "0))")
+RECENT_DAYS = 90
+FRAGMENT = 5  # the n of the phone n-gram index
+_PHONE_TEXT = re.compile(r"^\+?[0-9\s\-().]{1,24}$", re.ASCII)
+_NOT_DIGIT = re.compile(r"[^0-9]", re.ASCII)
+_DIGIT_TOKEN = re.compile(r"^[0-9][0-9\-]*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -69,37 +84,42 @@ def _glob_escape(text: str) -> str:
 
 
 class SearchService:
-    """Thread-compatible: call from one worker thread at a time (it keeps one read connection)."""
+    """Thread-compatible: call from one worker thread at a time (it keeps one read connection).
 
-    def __init__(self, engine: Engine, region: str = "SG", code_resolver: CodeResolver | None = None) -> None:
+    `outlet_code` is this counter's outlet: members who visited it recently are ranked first among digit matches.
+    """
+
+    def __init__(self, engine: Engine, region: str = "SG", code_resolver: CodeResolver | None = None,
+                 outlet_code: str = "") -> None:
         self._engine = engine
         self._region = region
         self._code_resolver = code_resolver
+        self.outlet_code = outlet_code
         self._raw: sqlite3.Connection | None = None
+        country = phones.country_code_for_region(region)
+        self._country = str(country) if country else ""
+        self._trunk = phones.national_prefix_for_region(region)
 
     # The hot path talks to the DB-API connection directly: the statements are fixed strings with bound
     # parameters, and skipping the ORM/Core layers keeps exact lookups in the tens of microseconds.
-    def _cursor(self) -> sqlite3.Cursor:
+    def _connection(self) -> sqlite3.Connection:
         if self._raw is None:
             pooled = self._engine.raw_connection()
             self._pooled = pooled
             self._raw = pooled.driver_connection
-        return self._raw.cursor()  # type: ignore[union-attr]
+        return self._raw  # type: ignore[return-value]
 
     def close(self) -> None:
         if self._raw is not None:
             self._pooled.close()
             self._raw = None
 
-    def _rows(self, sql: str, params: tuple[object, ...], match: str) -> list[MemberSummary]:
-        cur = self._cursor()
-        try:
-            rows = cur.execute(sql, params).fetchall()
-        finally:
-            cur.close()
+    def _rows(self, sql: str, params: tuple[object, ...], match: str | None) -> list[MemberSummary]:
+        """Rows of _COLUMNS; when `match` is None the statement's 8th column says which rule matched."""
+        rows = self._connection().execute(sql, params).fetchall()
         return [
             MemberSummary(id=r[0], name=r[1], phone_e164=r[2], email=r[3], member_no=r[4], tier_code=r[5],
-                          points=r[6], match=match)
+                          points=r[6], match=match if match is not None else r[7])
             for r in rows
         ]
 
@@ -121,31 +141,76 @@ class SearchService:
     def by_server_id(self, server_id: int) -> list[MemberSummary]:
         return self._rows(f"SELECT {_COLUMNS} FROM members m WHERE m.server_id = ?", (server_id,), "server_id")
 
+    # One statement for every exact reading of a phone-like text: a code, the number in its E.164 forms, a member ID.
+    _EXACT_PHONE_SQL = (
+        f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
+        f"UNION ALL SELECT {_COLUMNS}, 'phone' FROM members m WHERE m.phone_e164 IN (?2, ?3) "
+        f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
+    _EXACT_TEXT_SQL = (
+        f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
+        f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
+    _EXACT_EMAIL_SQL = (
+        f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
+        f"UNION ALL SELECT {_COLUMNS}, 'email' FROM members m WHERE m.email = ?2")
+
+    def _e164_forms(self, text: str, digits: str) -> tuple[str, str]:
+        """The two E.164 numbers a typed phone can mean, by string rules only (stored numbers are already valid,
+        so a form that is not a real number simply finds nobody): "+65 9123 4567", "0065…", "6591234567" (country
+        code without the plus) and "9123 4567" (national, the shop's region; a trunk "0" dropped)."""
+        if text.startswith("+"):
+            return "+" + digits, ""
+        if digits.startswith("00"):
+            return "+" + digits[2:], ""
+        national = digits[len(self._trunk):] if self._trunk and digits.startswith(self._trunk) else digits
+        return (f"+{self._country}{national}" if self._country else ""), "+" + digits
+
     # --- partial lookups -----------------------------------------------------------------------------------
-    def _phone_digits(self, digits: str, limit: int) -> list[MemberSummary]:
-        suffix = self._rows(
-            f"SELECT {_COLUMNS} FROM members m WHERE m.phone_rev GLOB ? LIMIT ?",
-            (digits[::-1] + "*", limit), "phone_digits")
-        if len(suffix) >= limit:
-            return suffix
-        # Numbers typed from the start without country code: "9123" finds +659123xxxx in the shop's region.
-        country = phones.country_code_for_region(self._region)
-        prefix = self._rows(
-            f"SELECT {_COLUMNS} FROM members m WHERE m.phone_e164 GLOB ? LIMIT ?",
-            (f"+{country}{digits}*", limit), "phone_digits") if country else []
-        seen = {h.id for h in suffix}
-        return suffix + [h for h in prefix if h.id not in seen]
+    def _ranked_digits(self, digits: str, limit: int, names: str | None = None) -> list[MemberSummary]:
+        """Numbers containing `digits`, the member likely at this counter first (see the module docstring)."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS)).isoformat(timespec="microseconds")
+        narrow = " AND m.id IN (SELECT rowid FROM members_fts WHERE members_fts MATCH ?5)" if names else ""
+        rank = ("CASE WHEN v.last_visit_at >= ?3 THEN 0 WHEN m.last_visit_at >= ?3 THEN 1 ELSE 2 END AS likely, "
+                "CASE WHEN v.last_visit_at >= ?3 THEN v.last_visit_at WHEN m.last_visit_at >= ?3 THEN m.last_visit_at "
+                "ELSE '' END AS seen, m.search_name AS sort_name")
+        visits = "LEFT JOIN member_visits v ON v.member_id = m.id AND v.outlet_code = ?4"
+        order = "ORDER BY how, likely, seen DESC, sort_name, m.id LIMIT ?6"
+        # Rank on the cheap columns first; only the rows that make the list are read in full (and have their
+        # unconfirmed points summed).
+        if len(digits) >= FRAGMENT:
+            ranked = (f"SELECT m.id AS id, CASE WHEN m.phone_rev GLOB ?2 THEN 0 ELSE 1 END AS how, {rank} "
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id {visits} "
+                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}) AND instr(substr(m.phone_e164, 2), ?1) > 0"
+                      f"{narrow} {order}")
+            params: tuple[object, ...] = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
+        else:
+            # Four digits: the end of a number ("last 4"), or the start of a national number in the shop's region.
+            prefix = f"+{self._country}{digits}*" if self._country else "+" + digits + "*"
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m {visits} "
+                      f"WHERE m.phone_rev GLOB ?2{narrow} {order}) UNION ALL "
+                      # Numbers that start with the digits only fill up the list after every suffix match, so
+                      # they are not ranked (a 4-digit prefix matches a thousand numbers at a million members).
+                      "SELECT * FROM (SELECT m.id AS id, 1 AS how, 2 AS likely, '' AS seen, m.search_name AS sort_name "
+                      f"FROM members m WHERE m.phone_e164 GLOB ?1 AND NOT m.phone_rev GLOB ?2{narrow} LIMIT ?6) "
+                      "ORDER BY how, likely, seen DESC, sort_name, id LIMIT ?6")
+            params = (prefix, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
+        sql = (f"SELECT {_COLUMNS}, CASE r.how WHEN 0 THEN 'phone_suffix' ELSE 'phone_digits' END "
+               f"FROM ({ranked}) AS r JOIN members m ON m.id = r.id "
+               "ORDER BY r.how, r.likely, r.seen DESC, r.sort_name, r.id")
+        return self._rows(sql, params, None)
 
     def _email_prefix(self, text: str, limit: int) -> list[MemberSummary]:
         return self._rows(f"SELECT {_COLUMNS} FROM members m WHERE m.email GLOB ? LIMIT ?",
                           (_glob_escape(text.lower()) + "*", limit), "email_prefix")
 
-    def _names(self, tokens: list[str], limit: int) -> list[MemberSummary]:
+    @staticmethod
+    def _fts_match(tokens: list[str]) -> str:
         # Tokens are letters and digits only (name_tokens), quoted so FTS5 reads them as strings, never syntax.
-        match = " AND ".join(f'"{t}"*' for t in tokens[:6])
+        return " AND ".join(f'"{t}"*' for t in tokens[:6])
+
+    def _names(self, tokens: list[str], limit: int) -> list[MemberSummary]:
         return self._rows(
             f"SELECT {_COLUMNS} FROM members_fts f JOIN members m ON m.id = f.rowid "
-            "WHERE members_fts MATCH ? LIMIT ?", (match, limit), "name")
+            "WHERE members_fts MATCH ? LIMIT ?", (self._fts_match(tokens), limit), "name")
 
     # --- the one box ---------------------------------------------------------------------------------------
     def search(self, query: str, limit: int = DEFAULT_LIMIT) -> SearchResult:
@@ -169,71 +234,76 @@ class SearchService:
             return SearchResult(query=text, kind="none", hint="Search could not run that query; try fewer words")
 
     def _search(self, text: str, limit: int) -> SearchResult:
-        exact: list[MemberSummary] = []
-        partial: list[MemberSummary] = []
-        kind = "none"
-        hint: str | None = None
-
         resolved = self._code_resolver(text) if self._code_resolver else None
         if resolved is not None:
             how, value = resolved
             if how in ("refused", "voucher"):
                 return SearchResult(query=text, kind="forged" if how == "refused" else "voucher", hint=value)
+            exact: list[MemberSummary] = []
             if how == "member_no":
-                exact += [replace(h, match="code") for h in self.by_member_no(value)]
+                exact = [replace(h, match="code") for h in self.by_member_no(value)]
             elif how == "server_id" and value.isdigit():
-                exact += self.by_server_id(int(value))
+                exact = self.by_server_id(int(value))
             elif how == "code":
-                exact += self.by_code(value)
+                exact = self.by_code(value)
             if exact:
                 return SearchResult(query=text, kind="code", hits=exact[:limit])
-        if " " not in text:
-            exact += self.by_code(text)
-            if exact:
-                kind = "code"
 
         if "@" in text:
-            kind = "email"
-            if EMAIL_SHAPE.match(text.lower()):
-                exact += self.by_email(text)
-            if not exact:
-                partial += self._email_prefix(text, limit + 1)
-                if not partial and not EMAIL_SHAPE.match(text.lower()):
-                    hint = "That does not look like a complete email address"
-        elif phones.looks_like_phone(text):
-            kind = "phone_digits"
-            digits = phones.digits_only(text)
-            parsed = phones.normalise(text, self._region)
-            if parsed:
-                exact += self.by_phone(parsed.e164)
-                kind = "phone"
-            exact += [h for h in self.by_member_no(text) if h.id not in {e.id for e in exact}]
-            if len(digits) >= 4:
-                partial += self._phone_digits(digits, limit + 1)
-            elif not exact:
-                hint = "Type at least 4 digits of the phone number"
-        else:
-            by_no = self.by_member_no(text)
-            if by_no:
-                exact += by_no
-                kind = "member_no"
-            tokens = name_tokens(text)
-            if tokens:
-                partial += self._names(tokens, limit + 1)
-                if kind == "none":
-                    kind = "name"
-            elif not exact:
-                hint = "Type a name, phone number, email or member ID"
+            return self._email(text, limit)
+        if _PHONE_TEXT.match(text):
+            return self._phone(text, limit)
+        return self._words(text, limit)
 
-        seen: set[int] = set()
-        hits: list[MemberSummary] = []
-        for group in (exact, sorted(partial, key=lambda h: (h.name.casefold(), h.id))):
-            for hit in group:
-                if hit.id not in seen:
-                    seen.add(hit.id)
-                    hits.append(hit)
-        more = len(hits) > limit
-        if not hits and hint is None and kind != "none":
-            hint = "No member found"
-        return SearchResult(query=text, kind=kind if hits or kind != "none" else "none", hits=hits[:limit],
-                            hint=hint, more=more)
+    def _phone(self, text: str, limit: int) -> SearchResult:
+        digits = _NOT_DIGIT.sub("", text)
+        first, second = self._e164_forms(text, digits) if len(digits) >= 7 else ("", "")
+        exact = self._rows(self._EXACT_PHONE_SQL, (text, first, second), None)
+        if exact:
+            kind = "phone" if any(h.match == "phone" for h in exact) else exact[0].match
+            return _result(text, kind, exact, [], limit)
+        if len(digits) < 4:
+            return SearchResult(query=text, kind="phone_digits", hint="Type at least 4 digits of the phone number")
+        return _result(text, "phone_digits", [], self._ranked_digits(digits, limit + 1), limit)
+
+    def _email(self, text: str, limit: int) -> SearchResult:
+        lowered = text.lower()
+        complete = bool(EMAIL_SHAPE.match(lowered))
+        exact = self._rows(self._EXACT_EMAIL_SQL, (text, lowered if complete else ""), None)
+        if exact:
+            return _result(text, "code" if exact[0].match == "code" else "email", exact, [], limit)
+        partial = self._email_prefix(text, limit + 1)
+        hint = "That does not look like a complete email address" if not partial and not complete else None
+        return _result(text, "email", [], partial, limit, hint)
+
+    def _words(self, text: str, limit: int) -> SearchResult:
+        exact = self._rows(self._EXACT_TEXT_SQL, (text,), None) if " " not in text else []
+        if exact:
+            return _result(text, "code" if exact[0].match == "code" else "member_no", exact, [], limit)
+        # Digits and a name together ("9962 tan"): the digit matches, narrowed to those names.
+        words = text.split()
+        digit_words = [w for w in words if _DIGIT_TOKEN.match(w)]
+        digits = _NOT_DIGIT.sub("", "".join(digit_words))
+        tokens = name_tokens(" ".join(w for w in words if not _DIGIT_TOKEN.match(w)))
+        if digit_words and len(digits) >= 4 and tokens:
+            hits = self._ranked_digits(digits, limit + 1, names=self._fts_match(tokens))
+            return _result(text, "phone_digits", [], hits, limit)
+        tokens = name_tokens(text)
+        if not tokens:
+            return SearchResult(query=text, kind="none", hint="Type a name, phone number, email or member ID")
+        partial = sorted(self._names(tokens, limit + 1), key=lambda h: (h.name.casefold(), h.id))
+        return _result(text, "name", [], partial, limit)
+
+
+def _result(text: str, kind: str, exact: list[MemberSummary], partial: list[MemberSummary], limit: int,
+            hint: str | None = None) -> SearchResult:
+    seen: set[int] = set()
+    hits: list[MemberSummary] = []
+    for hit in exact + partial:
+        if hit.id not in seen:
+            seen.add(hit.id)
+            hits.append(hit)
+    more = len(hits) > limit
+    if not hits and hint is None:
+        hint = "No member found"
+    return SearchResult(query=text, kind=kind, hits=hits[:limit], hint=hint, more=more)

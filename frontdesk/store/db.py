@@ -11,16 +11,17 @@ writers take the write lock up front (BEGIN IMMEDIATE) and never deadlock upgrad
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 # --- migrations ----------------------------------------------------------------------------------------------
+# Start-up only needs to know the file is current; importing Alembic for that costs more than the rest of the
+# window. The revision graph is read from the migration files' own `revision = ...` lines, and Alembic is imported
+# only to upgrade (a test checks this reading against Alembic's).
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([^'\"\s]*)['\"]?\s*$", re.MULTILINE)
+
+
 def alembic_config(path: str | Path) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", f"sqlite:///{Path(path)}")
@@ -68,16 +77,76 @@ def alembic_config(path: str | Path) -> Config:
 
 
 def head_revision() -> str:
+    head = _head_from_files()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(alembic_config(":memory:")).get_current_head()
+    assert found is not None
+    return found
+
+
+def _revision_graph() -> tuple[set[str], set[str]]:
+    """(every revision, every revision some migration builds on), read from the migration files' own lines."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for file in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = dict((key, value) for key, value in _REVISION_LINE.findall(file.read_text(encoding="utf-8")))
+        if "revision" in fields:
+            revisions.add(fields["revision"])
+            if fields.get("down_revision") not in (None, "", "None"):
+                parents.add(fields["down_revision"])
+    return revisions, parents
+
+
+def _head_from_files() -> str | None:
+    """The one revision no other migration builds on, or None when the files do not say it plainly."""
+    revisions, parents = _revision_graph()
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of Front Desk can upgrade from (or is at), without importing Alembic when the
+    migration files say it plainly (the start-up check of a current file stays Alembic-free)."""
+    revisions, parents = _revision_graph()
+    if revisions and parents <= revisions and _head_from_files() is not None:
+        return revisions
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(":memory:"))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    return {revision.revision for revision in script.walk_revisions()}
 
 
 def current_revision(path: str | Path) -> str | None:
-    if not Path(path).exists():
+    path = Path(path)
+    if not path.exists():
         return None
-    engine = create_engine(f"sqlite:///{Path(path)}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return _current_revision_by_alembic(path)
+    try:
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.DatabaseError as error:
+        if "no such table" not in str(error):
+            conn.close()
+            return _current_revision_by_alembic(path)
+        rows = None  # no alembic_version table: an empty or pre-migration file
+    finally:
+        conn.close()
+    if not rows:
+        return None
+    if len(rows) > 1:
+        return _current_revision_by_alembic(path)
+    return str(rows[0][0])
+
+
+def _current_revision_by_alembic(path: Path) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(f"sqlite:///{path}")
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -105,6 +174,8 @@ def upgrade_database(path: str | Path) -> str:
         backup = path.with_name(f"{path.name}.{current or 'unversioned'}.bak")
         _backup_sqlite(path, backup)
         log.info("database %s is at revision %s; backed up to %s before upgrading", path, current, backup)
+    from alembic import command
+
     command.upgrade(alembic_config(path), "head")
     return head
 

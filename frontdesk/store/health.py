@@ -110,12 +110,9 @@ def header_problem(path: Path) -> str | None:
 
 
 def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
+    from frontdesk.store.db import known_revisions
 
-    from frontdesk.store.db import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config(":memory:"))
-    return {revision.revision for revision in script.walk_revisions()}
+    return known_revisions()
 
 
 def inspect_database(path: Path) -> None:

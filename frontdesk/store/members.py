@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from frontdesk.domain import phone as phones
 from frontdesk.domain.members import (
     MemberProfile,
+    OutletVisits,
     RecentTransaction,
     normalise_email,
     search_name,
 )
-from frontdesk.store.models import LedgerEntry, Member, MemberCode, Sale
+from frontdesk.store.models import LedgerEntry, Member, MemberCode, MemberVisit, Sale
 from frontdesk.store.types import utc_now
 
 
@@ -116,13 +117,21 @@ def load_profile(session: Session, member_id: int, recent_limit: int = 8) -> Mem
     sales = session.scalars(
         select(Sale).where(Sale.member_id == member_id).order_by(Sale.occurred_at.desc()).limit(recent_limit)
     ).all()
+    reversed_as = dict(session.execute(
+        select(Sale.original_sale_id, Sale.kind).where(
+            Sale.original_sale_id.in_([s.id for s in sales if s.kind == "sale"]), Sale.kind != "sale")).all())
     recent = [
         RecentTransaction(
             occurred_at=s.occurred_at, receipt_no=s.receipt_no, kind=s.kind, total_minor=s.total_minor,
             currency=s.currency, points_earned=s.points_earned, points_redeemed=s.points_redeemed, status=s.status,
+            outlet_code=s.outlet_code, reversed_as=reversed_as.get(s.id, ""), server_points=s.server_points,
         )
         for s in sales
     ]
+    visits = tuple(
+        OutletVisits(v.outlet_code, v.visits, datetime.fromisoformat(v.last_visit_at) if v.last_visit_at else None)
+        for v in session.scalars(select(MemberVisit).where(MemberVisit.member_id == member_id)
+                                 .order_by(MemberVisit.last_visit_at.desc())).all())
     return MemberProfile(
         id=member.id, server_id=member.server_id, member_no=member.member_no,
         name=member.display_name or f"{member.first_name} {member.last_name}".strip(),
@@ -133,5 +142,5 @@ def load_profile(session: Session, member_id: int, recent_limit: int = 8) -> Mem
         window_spend_minor=member.window_spend_minor, window_points=member.window_points,
         tier_expires_on=member.tier_expires_on, birthday=member.birthday, notes=member.notes,
         status=member.status, visits_count=member.visits_count, last_visit_at=member.last_visit_at,
-        unsynced_points=unsynced_points(session, member_id), recent=recent,
+        unsynced_points=unsynced_points(session, member_id), recent=recent, visits_by_outlet=visits,
     )

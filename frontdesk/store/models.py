@@ -202,6 +202,8 @@ class Sale(Base):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     original_sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)  # redemption made offline, server decides
+    # Set (by a trigger, migration 0012) when a void is written for this sale: its receipt may be recorded again.
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     receipt_text: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -214,7 +216,7 @@ class Sale(Base):
     __table_args__ = (
         # The WESS receipt number is the natural key of a sale at an outlet; reversals reuse it.
         Index("uq_sales_outlet_receipt_sale", "outlet_code", "receipt_no", unique=True,
-              sqlite_where=text("kind = 'sale'")),
+              sqlite_where=text("kind = 'sale' AND voided = 0")),
         Index("ix_sales_occurred_at", "occurred_at"),
     )
 
@@ -373,6 +375,31 @@ class InboundInvoice(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),)
+
+
+# --- search aids (0012) --------------------------------------------------------------------------------------
+class PhoneFragment(Base):
+    """A 5-digit window of a member's phone digits; kept by triggers on `members` (migration 0012)."""
+
+    __tablename__ = "phone_fragments"
+
+    gram: Mapped[str] = mapped_column(String(5), primary_key=True)
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class MemberVisit(Base):
+    """Visits of a member at one outlet: counter sales (by trigger) and the server's visit history."""
+
+    __tablename__ = "member_visits"
+
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    last_visit_at: Mapped[str] = mapped_column(Text)  # ISO-8601 UTC, the layout of UTCDateTime, so it sorts
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 # --- the manager's day (issue 13) ----------------------------------------------------------------------------

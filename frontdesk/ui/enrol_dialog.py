@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -141,6 +142,19 @@ class EnrolDialog(QDialog):
         self.activateWindow()
         self._first_field.setFocus()
 
+    def reject(self) -> None:
+        """Esc or Cancel: typed details are never thrown away without asking."""
+        if self._busy:
+            return
+        typed = any(edit.text().strip() for key, edit in self.edits.items()
+                    if key != "phone" or key in self._touched)
+        if typed and self.result_member is None:
+            answer = QMessageBox.question(self, "Discard this enrolment?",
+                                          "Nothing has been saved. Close and discard what you typed?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        super().reject()
+
     def draft(self) -> EnrolmentDraft:
         return EnrolmentDraft(**{key: edit.text() for key, edit in self.edits.items()},
                               marketing_consent=self.consent.isChecked())
@@ -199,7 +213,7 @@ class EnrolDialog(QDialog):
 
     def _open_existing(self, member_id: int) -> None:
         self.open_member_requested.emit(member_id)
-        self.reject()
+        super().reject()  # the staff chose the existing member: nothing typed is lost that they still want
 
     def submit(self) -> None:
         if self._busy:

@@ -4,9 +4,14 @@ Keyboard first: the box has focus at start; typing searches as you go (off the G
 Up/Down move through the hits, Enter opens the selected or the only hit, Esc clears. A USB barcode scanner is a
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
 
+The member on screen is always the member searched for: any edit of the search box, and a refused (forged) card,
+clear the panel, so F2 can never sell to the previous person. Every dialog hands the keyboard back to the search
+box when it closes, so the next typed key or USB scan lands there.
+
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), Ctrl+L lock.
-Each needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
+new member, F9 void or refund a sale (or double-click a recent visit), F6 the sync panel, F10 the day
+(frontdesk.ui.day), Ctrl+L lock. Each needs someone signed in; the sign-in panel covers the whole window, so a
+locked counter shows no member data.
 """
 from __future__ import annotations
 
@@ -101,6 +106,14 @@ class MainWindow(QMainWindow):
         self.results_view.activated.connect(lambda index: self.open_member_row(index.row()))
         self.results_view.clicked.connect(lambda index: self.open_member_row(index.row()))
         left.addWidget(self.results_view, 1)
+        # The list's empty state says what to do, rather than showing a blank box.
+        self.results_empty = QLabel(self.results_view.viewport())
+        self.results_empty.setObjectName("Muted")
+        self.results_empty.setWordWrap(True)
+        self.results_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty_layout = QVBoxLayout(self.results_view.viewport())
+        empty_layout.addWidget(self.results_empty)
+        self._show_empty_state("")
         if counter is not None:
             self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
             self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -140,7 +153,7 @@ class MainWindow(QMainWindow):
         self._typing_timer.setSingleShot(True)
         self._typing_timer.setInterval(TYPING_PAUSE_MS)
         self._typing_timer.timeout.connect(self._search_now)
-        self.search_box.textEdited.connect(lambda _text: self._typing_timer.start())
+        self.search_box.textEdited.connect(self._on_text_edited)
         self.search_box.textChanged.connect(self._on_text_changed)
         self.search_box.returnPressed.connect(self._on_enter)
 
@@ -156,12 +169,44 @@ class MainWindow(QMainWindow):
         self.search_box.setFocus()
         self.search_box.selectAll()
 
+    def _on_text_edited(self, _text: str) -> None:
+        self._typing_timer.start()
+        self.close_member()
+
+    def close_member(self) -> None:
+        """Take the member off screen (and with them F2): the search no longer says who is at the counter."""
+        self.current_view = None
+        if self.stack.currentWidget() is not self.welcome:
+            self.stack.setCurrentWidget(self.welcome)
+        self.member_panel.new_sale_button.setEnabled(False)
+
+    def _show_empty_state(self, query: str, result: SearchResult | None = None) -> None:
+        if self.results_model.rowCount():
+            self.results_empty.hide()
+            return
+        if not query.strip():
+            text = "Matches appear here as you type: the last 4 digits of a phone, a name, an email or a member ID"
+        elif result is not None and result.kind not in ("forged", "voucher", "invalid"):
+            enrol = " · Ctrl+N enrols a new member" if self.counter is not None else ""
+            text = f"Nobody matches “{query.strip()[:40]}”{enrol}"
+        else:
+            text = ""
+        self.results_empty.setText(text)
+        self.results_empty.setVisible(bool(text))
+
+    def _set_hint(self, text: str, *, error: bool = False) -> None:
+        self.hint_label.setText(text)
+        if self.hint_label.property("error") != error:
+            self.hint_label.setProperty("error", error)
+            self.hint_label.setStyleSheet("color: #c62828; font-weight: 600;" if error else "")
+
     def _on_text_changed(self, text: str) -> None:
         if not text:  # cleared by Esc, the clear button or code: show the welcome, drop pending answers
             self._search_seq += 1
             self._open_when_ready = False
             self.results_model.set_hits([])
-            self.hint_label.setText("")
+            self._set_hint("")
+            self._show_empty_state("")
 
     def _search_now(self) -> None:
         self._typing_timer.stop()
@@ -178,14 +223,24 @@ class MainWindow(QMainWindow):
         self._shown_seq = seq
         self._last_result = result
         self.results_model.set_hits(result.hits)
+        self._show_empty_state(result.query, result)
         if result.hits:
             self.results_view.setCurrentIndex(self.results_model.index(0))
         hint = result.hint or ""
+        if not result.hits and hint == "No member found":
+            hint = ""  # the list's empty state says it, with what to do next
+        if result.kind == "forged":
+            self.search_box.clear()  # the token means nothing to read; the next scan starts clean
+            self.close_member()
+            self._set_hint(f"⚠ {hint}", error=True)
+            self.search_finished.emit(result)
+            self._open_when_ready = False
+            return
         if result.more:
             hint = "More members match: keep typing to narrow it down"
         elif len(result.hits) > 1 and all(h.match == "phone" for h in result.hits):
             hint = f"{len(result.hits)} members share this phone number: pick the right one"
-        self.hint_label.setText(hint)
+        self._set_hint(hint)
         self.search_finished.emit(result)
         if self._open_when_ready:
             self._open_when_ready = False
@@ -193,7 +248,7 @@ class MainWindow(QMainWindow):
 
     def _search_failed(self, error: BaseException) -> None:
         log.error("search failed: %s", error)
-        self.hint_label.setText("Search is not available right now; the database could not be read")
+        self._set_hint("Search is not available right now; the database could not be read")
 
     def _on_enter(self) -> None:
         if self._typing_timer.isActive() or self._shown_seq != self._search_seq:
@@ -209,7 +264,7 @@ class MainWindow(QMainWindow):
         result = self._last_result
         if result is None or not result.hits:
             if self.search_box.text().strip():
-                self.hint_label.setText(result.hint if result and result.hint else "No member found")
+                self._set_hint(result.hint if result and result.hint else "No member found")
             return
         current = self.results_view.currentIndex().row()
         unique = result.unique
@@ -257,10 +312,11 @@ class MainWindow(QMainWindow):
 
     def _show_member(self, view: MemberView | None, after: Callable[[MemberView], None] | None) -> None:
         if view is None:
-            self.hint_label.setText("That member is no longer in the local cache")
+            self._set_hint("That member is no longer in the local cache")
             return
         self.current_view = view
         self.member_panel.show_member(view)
+        self.member_panel.new_sale_button.setEnabled(True)
         self.stack.setCurrentWidget(self.member_panel)
         self.member_opened.emit(view.profile.id)
         if after:
@@ -268,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def _member_failed(self, error: BaseException) -> None:
         log.error("could not load member: %s", error)
-        self.hint_label.setText("Could not open that member; the database could not be read")
+        self._set_hint("Could not open that member; the database could not be read")
 
     # --- sync ----------------------------------------------------------------------------------------------
     sync = None  # the SyncController once install_sync() ran
@@ -280,9 +336,24 @@ class MainWindow(QMainWindow):
         self.sync = controller
         self.sync_widget = SyncStatusWidget(controller, approve=self._approve_sync_action)
         self.statusBar().addPermanentWidget(self.sync_widget)
+        QShortcut(QKeySequence("F6"), self, activated=self.open_sync_panel)
+        self.sync_widget.clicked.connect(self._wire_sync_panel)
         controller.memberRefreshed.connect(self._member_refreshed)
         controller.statusChanged.connect(self._sync_progressed)
         self.member_opened.connect(controller.refresh_member)
+
+    def open_sync_panel(self) -> None:
+        if self.sync is None or self.locked:
+            return
+        self.sync_widget.open_panel()
+        self._wire_sync_panel()
+        self.dialog_opened.emit(self.sync_widget.panel)
+
+    def _wire_sync_panel(self) -> None:
+        panel = self.sync_widget.panel
+        if panel is not None and not panel.property("focus_wired"):
+            panel.setProperty("focus_wired", True)
+            panel.finished.connect(self.return_focus)
 
     def is_online(self) -> bool:
         """Whether the last status the sync loop reported says the loyalty server answers."""
@@ -315,7 +386,9 @@ class MainWindow(QMainWindow):
     def open_scanned(self, code) -> None:  # type: ignore[no-untyped-def]
         """A code read by the camera takes the same path as one typed by a USB scanner: search, then open."""
         if not code.usable:
-            self.hint_label.setText(code.message)
+            self.search_box.clear()
+            self.close_member()
+            self._set_hint(f"⚠ {code.message}", error=code.kind == "forged")
             return
         self.search_box.setText(code.text)
         self._open_when_ready = True
@@ -329,15 +402,16 @@ class MainWindow(QMainWindow):
         if profile is None or profile.id != member_id:
             return
         if not profile.member_no:
-            self.hint_label.setText("This member has no member ID yet, so no card can be made")
+            self._set_hint("This member has no member ID yet, so no card can be made")
             return
         if not self.settings.member_card_key:
-            self.hint_label.setText("No member card key is set on this counter (`frontdesk setup`), so no card "
-                                    "can be made")
+            self._set_hint("No member card key is set on this counter (`frontdesk setup`), so no card "
+                           "can be made")
             return
         token = sign_member_card(profile.member_no, self.settings.member_card_key)
         dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self.return_focus)
         dialog.open()  # modal to this window only; the scanner and sync keep running
         self._card_dialog = dialog
 
@@ -420,7 +494,7 @@ class MainWindow(QMainWindow):
         if self.locked:
             return
         if self.current_view is None or self.stack.currentWidget() is not self.member_panel:
-            self.hint_label.setText("Open the member first: scan their code or type their phone, then F2")
+            self._set_hint("Open the member first: scan their code or type their phone, then F2")
             self.focus_search()
             return
         self.open_checkout(self.current_view.profile.id)
@@ -445,6 +519,10 @@ class MainWindow(QMainWindow):
         if self.sync is not None:
             self.sync.wake()  # whatever the dialog queued goes out now, not at the next poll
         self.refresh_member()
+        self.return_focus()
+
+    def return_focus(self, _code: int = 0) -> None:
+        """After any dialog: the next key typed or code scanned goes to the search box."""
         self.activateWindow()
         self.search_box.setFocus()
 
@@ -462,7 +540,7 @@ class MainWindow(QMainWindow):
                                  parent=self)
             dialog.enrolled.connect(lambda member: self.open_member(member.member_id))
             dialog.open_member_requested.connect(self.open_member)
-            dialog.finished.connect(lambda _code: (self.activateWindow(), self.search_box.setFocus()))
+            dialog.finished.connect(self.return_focus)
             self.enrol_dialog = dialog
             fit_to_screen(dialog, self)
             dialog.open()

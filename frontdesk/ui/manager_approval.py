@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.staff.service import PinCheck, StaffInfo, StaffService
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 
 
 class ManagerApprovalDialog(QDialog):
@@ -22,6 +23,7 @@ class ManagerApprovalDialog(QDialog):
     def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None, *,
                  purpose: str = "sync decision") -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self._purpose = purpose
         self.setWindowTitle("Manager approval")
         self.setMinimumWidth(420)

@@ -30,6 +30,7 @@ from frontdesk.scan.cards import (
     render_card_pdf,
     render_card_png,
 )
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 
 try:  # QtPrintSupport is part of PySide6-Essentials; guard anyway so a trimmed build still shows and saves cards
     from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -50,6 +51,7 @@ class MemberCardDialog(QDialog):
     def __init__(self, name: str, member_no: str, token: str, parent: QWidget | None = None,
                  save_dir: str | Path | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.setObjectName("MemberCardDialog")
         self.setWindowTitle(f"Member card — {name or member_no}")
         self.name = name

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -101,10 +102,12 @@ class MemberPanel(QWidget):
         self.points_value_label = _label("", "Muted")
         self.expiring_label = _label("", "Warning", wrap=True)
         self.unsynced_label = _label("", "Muted", wrap=True)
+        self.stored_value_label = _label("", "Muted", wrap=True)
         points.addWidget(self.points_label)
         points.addWidget(self.points_value_label)
         points.addWidget(self.expiring_label)
         points.addWidget(self.unsynced_label)
+        points.addWidget(self.stored_value_label)
         points.addStretch(1)
         tier_card, tier = _card("Tier")
         self.tier_name_label = _label("", "BigNumber")
@@ -113,10 +116,12 @@ class MemberPanel(QWidget):
         self.tier_progress.setTextVisible(False)
         self.tier_progress_label = _label("", "Muted", wrap=True)
         self.downgrade_label = _label("", "Warning", wrap=True)
+        self.perks_label = _label("", "Muted", wrap=True)
         tier.addWidget(self.tier_name_label)
         tier.addWidget(self.tier_progress)
         tier.addWidget(self.tier_progress_label)
         tier.addWidget(self.downgrade_label)
+        tier.addWidget(self.perks_label)
         tier.addStretch(1)
         rewards_card, rewards = _card("Rewards they can use")
         self.rewards_list = QListWidget()
@@ -135,14 +140,17 @@ class MemberPanel(QWidget):
         outer.addLayout(grid)
 
         visits_card, visits = _card("Recent visits")
-        self.visits_table = QTableWidget(0, 5)
-        self.visits_table.setHorizontalHeaderLabels(["When", "Receipt", "Total", "Points", "Status"])
+        self.visits_summary = _label("", "Muted", wrap=True)
+        visits.addWidget(self.visits_summary)
+        self.visits_table = QTableWidget(0, 6)
+        self.visits_table.setHorizontalHeaderLabels(["When", "Receipt", "Total", "Points", "Status", "Outlet"])
         self.visits_table.verticalHeader().setVisible(False)
         self.visits_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.visits_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.visits_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.visits_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.visits_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.visits_table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         visits.addWidget(self.visits_table)
         outer.addWidget(visits_card, 2)
 
@@ -172,6 +180,8 @@ class MemberPanel(QWidget):
             self.tier_badge.hide()
         ids = [x for x in (phones.display(p.phone_e164), p.email or "", p.member_no or "") if x]
         self.ids_label.setText("   ·   ".join(ids))
+        self.birthday_flag.setText(f"Birthday this month · {view.birthday_perk}" if view.birthday_perk else
+                                   "Birthday this month")
         self.birthday_flag.setVisible(view.birthday_this_month)
         if p.status == "pending":
             self.pending_flag.setText("New member: waiting for the loyalty server")
@@ -205,6 +215,12 @@ class MemberPanel(QWidget):
         self.tier_progress_label.setVisible(bool(view.next_tier_text))
         self.downgrade_label.setText(view.downgrade_warning)
         self.downgrade_label.setVisible(bool(view.downgrade_warning))
+        self.perks_label.setText("Perks: " + " · ".join(view.perks) if view.perks else "")
+        self.perks_label.setVisible(bool(view.perks))
+        if p.stored_value_minor:
+            self.stored_value_label.setText(
+                f"Stored value {Money.from_minor(p.stored_value_minor, self._currency).display()}")
+        self.stored_value_label.setVisible(bool(p.stored_value_minor))
 
         self.rewards_list.clear()
         for reward in view.rewards:
@@ -212,24 +228,49 @@ class MemberPanel(QWidget):
         if not view.rewards:
             self.rewards_list.addItem("Nothing to redeem yet")
 
+        self.visits_summary.setText(_visits_summary(p, self._zone))
         self.visits_table.setRowCount(len(p.recent))
         for row, tx in enumerate(p.recent):
             local = tx.occurred_at.astimezone(self._zone)
             money = Money.from_minor(tx.total_minor, tx.currency)
-            points = f"+{tx.points_earned}" if tx.points_earned else ""
+            reversal = tx.kind != "sale"
+            # A reversal row's "earned" is what it gave back and its "redeemed" what it took back.
+            earned = tx.server_points if tx.server_points is not None and not reversal else tx.points_earned
+            points = f"+{earned:,}" if earned else ""
             if tx.points_redeemed:
-                points += f"  −{tx.points_redeemed}"
+                points += f"  −{tx.points_redeemed:,}"
+            if not reversal and tx.server_points is not None and tx.server_points != tx.points_earned:
+                points += f"  (preview {tx.points_earned:+,})"
             status = {"pending": "waiting to sync", "synced": "synced", "rejected": "REJECTED"}.get(tx.status, tx.status)
+            if tx.reversed_as:
+                status = ("VOIDED · " if tx.reversed_as == "void" else "REFUNDED · ") + status
             kind = "" if tx.kind == "sale" else f" ({tx.kind})"
-            for col, text in enumerate([_when(local), tx.receipt_no + kind, money.display(), points, status]):
+            total = f"−{money.display()}" if reversal else money.display()
+            for col, text in enumerate([_when(local), tx.receipt_no + kind, total, points, status, tx.outlet_code]):
                 item = QTableWidgetItem(text)
                 if col in (2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if tx.reversed_as or reversal:
+                    item.setForeground(QColor("#8a1c1c" if reversal else "#7b8794"))
+                if col == 3 and "preview" in text:
+                    item.setToolTip("The loyalty server credited a different number of points than the counter's "
+                                    "preview; the server's figure is the one that counts.")
                 self.visits_table.setItem(row, col, item)
         if not p.recent:
             self.visits_table.setRowCount(1)
-            self.visits_table.setItem(0, 0, QTableWidgetItem("No visits recorded yet"))
+            self.visits_table.setItem(0, 0, QTableWidgetItem(
+                "No sales at this counter yet" + (" (visits elsewhere are summed up above)" if p.visits_count else "")))
         self.notes_label.setText(p.notes or "—")
+
+
+def _visits_summary(profile, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
+    """One line of the member's whole visit history, by outlet: the server's figures where it has them."""
+    count = max(profile.visits_count, sum(v.visits for v in profile.visits_by_outlet))
+    if not count:
+        return "No visits on record yet"
+    parts = [f"{v.outlet_code} {v.visits}" + (f" (last {v.last_visit_at.astimezone(zone):%d %b %Y})"
+                                              if v.last_visit_at else "") for v in profile.visits_by_outlet]
+    return f"{count:,} visit{'s' if count != 1 else ''} on record" + (": " + " · ".join(parts) if parts else "")
 
 
 def _when(local: datetime) -> str:

@@ -13,5 +13,8 @@ def resources_dir() -> Path:
 
 
 def stylesheet() -> str:
+    """The application stylesheet: the counter's look, plus the one dialog style every dialog shares."""
+    from frontdesk.ui.widgets.forms import DIALOG_STYLE
+
     path = resources_dir() / "styles" / "app.qss"
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    return (path.read_text(encoding="utf-8") if path.exists() else "") + DIALOG_STYLE

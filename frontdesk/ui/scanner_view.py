@@ -16,9 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -33,8 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.scan.codes import RepeatFilter, ScanCodeRules, ScannedCode, interpret
-from frontdesk.scan.decoders import CombinedDecoder, DecodedCode, Decoder
-from frontdesk.scan.frames import FrameRead, FrameSource, SourceStatus
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from frontdesk.scan.decoders import DecodedCode, Decoder
+    from frontdesk.scan.frames import FrameRead, FrameSource, SourceStatus
+
+# OpenCV, numpy and the decoders load when the camera starts, on the scanner's thread, never before the window's
+# first paint (they are most of a cold start's imports).
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +82,7 @@ class ScannerWorker(QObject):
         super().__init__()
         self.source = source
         self.rules = rules
-        self.decoder: Decoder = decoder or CombinedDecoder()
+        self.decoder: Decoder = decoder or _default_decoder()
         self.repeat_filter = RepeatFilter(repeat_window)
         self.preview_width = preview_width
         self.preview_interval = preview_interval
@@ -127,6 +133,8 @@ class ScannerWorker(QObject):
             self.finished.emit()
 
     def _loop(self) -> None:
+        from frontdesk.scan.frames import SourceStatus
+
         is_open = False
         was_open = False  # once a camera has worked, failing to reopen it means "unplugged", not "none"
         if not self.decoder.available:
@@ -175,6 +183,8 @@ class ScannerWorker(QObject):
     @staticmethod
     def _guarded(call: Callable[[], FrameRead], failure: SourceStatus) -> FrameRead:
         """A driver that throws is treated like one that reports the failure: a live camera is then retried."""
+        from frontdesk.scan.frames import FrameRead
+
         try:
             return call()
         except Exception as error:  # noqa: BLE001 - third-party drivers raise anything
@@ -202,9 +212,18 @@ class ScannerWorker(QObject):
             self.preview_ready.emit()
 
 
+def _default_decoder() -> Decoder:
+    from frontdesk.scan.decoders import CombinedDecoder
+
+    return CombinedDecoder()
+
+
 def preview_image(frame: np.ndarray, decoded: list[DecodedCode], meanings: list[ScannedCode],
                   width: int = 480) -> QImage:
     """A small RGB copy of the frame with a box around each code (green: usable, red: refused)."""
+    import cv2
+    import numpy as np
+
     height, frame_width = frame.shape[:2]
     scale = width / frame_width
     small = cv2.resize(frame, (width, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
@@ -250,7 +269,7 @@ class ScannerPanel(QWidget):
         self.setObjectName("ScannerPanel")
         self.rules = rules
         self.sound = sound
-        self._decoder_factory = decoder_factory or CombinedDecoder
+        self._decoder_factory = decoder_factory or _default_decoder
         self._thread: QThread | None = None
         self._worker: ScannerWorker | None = None
         self._destroy_guard: QMetaObject.Connection | None = None

@@ -39,6 +39,7 @@ from frontdesk import config
 from frontdesk.config import ConfigError, Settings
 from frontdesk.secrets import mask_secret
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 
 log = logging.getLogger(__name__)
 
@@ -582,6 +583,7 @@ class SetupWizard(QWizard):
                  parent: QWidget | None = None, *, runner: TaskRunner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("SetupWizard")
+        self.setStyleSheet(DIALOG_STYLE)  # the counter's one dialog style
         self.setWindowTitle("Set up Front Desk")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)

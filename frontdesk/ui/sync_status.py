@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.ui.widgets.forms import DIALOG_STYLE
 from sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ class SyncStatusWidget(QToolButton):
         self.setText(f"● {status.summary(datetime.now(timezone.utc))}")
         self.setStyleSheet(f"QToolButton#SyncStatus {{ color: {colour}; font-weight: "
                            f"{'600' if status.level in ('warning', 'error') else '400'}; padding: 2px 8px; }}")
-        tips = ["Click to see what is waiting to sync."]
+        tips = ["Click (or press F6) to see what is waiting to sync."]
         if status.auth_problem:
             tips.insert(0, f"The loyalty server refused the API key ({status.auth_problem}). Ask IT to check it.")
         elif status.connectivity == "offline":
@@ -270,7 +271,8 @@ class SyncPanel(QDialog):
         self.setWindowTitle("Sync")
         self.resize(900, 440)
         # The app style gives the primary button no disabled look; a manager-only button must look off when off.
-        self.setStyleSheet("QPushButton:disabled { color: #9aa5b1; background: #f0f2f5; border-color: #e4e7eb; }")
+        self.setStyleSheet(DIALOG_STYLE + "QPushButton:disabled { color: #9aa5b1; background: #f0f2f5; "
+                           "border-color: #e4e7eb; }")
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.summary = QLabel("Loading…")

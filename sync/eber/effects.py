@@ -18,7 +18,7 @@ from datetime import timezone
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 
 from frontdesk.domain import phone as phones
@@ -174,6 +174,21 @@ def adjust_reference(row: Any) -> str:
     return f"FD-{str(row.idempotency_key)[:24]}"
 
 
+def server_transaction_no(conn: Connection, sale: Any) -> str:
+    """The number the loyalty server knows a sale by: its WESS receipt number, with "-R1", "-R2"... for a receipt
+    recorded again after a void. The server refuses a repeated number, and a refusal of a repeat reads as "already
+    delivered", which would silently lose the corrected sale. The sale, its void, a resend after a lost answer and
+    the natural-key lookup all use this one number. It is stable: the suffix counts the voided sales of the same
+    receipt recorded before this one, and only the newest sale of a receipt can still be voided."""
+    earlier_voided = conn.execute(select(func.count()).select_from(SALES).where(
+        SALES.c.kind == "sale", SALES.c.outlet_code == sale.outlet_code, SALES.c.receipt_no == sale.receipt_no,
+        SALES.c.voided.is_(True), SALES.c.id < sale.id)).scalar() or 0
+    if not earlier_voided:
+        return str(sale.receipt_no)
+    suffix = f"-R{earlier_voided}"
+    return str(sale.receipt_no)[: 64 - len(suffix)] + suffix
+
+
 def _sale_row(conn: Connection, sale_id: int | None) -> Any:
     if sale_id is None:
         raise Unsendable("the entry names no sale")
@@ -208,7 +223,7 @@ def _sale_plan(conn: Connection, row: Any, payload: dict[str, Any], member: Any,
         form = {
             **identifier,
             "amount": plain(sale.total_minor, currency),
-            "transaction_no": sale.receipt_no,
+            "transaction_no": server_transaction_no(conn, sale),
             "custom_store_id": sale.outlet_code,
             "custom_store_code": sale.outlet_code,
             "custom_staff_id": staff or "",
@@ -300,7 +315,8 @@ def _void_plan(conn: Connection, row: Any, payload: dict[str, Any], member: Any,
         raise Held(f"waits for an earlier refund of receipt {original.receipt_no}")
     staff = conn.execute(select(STAFF.c.code).where(STAFF.c.id == reversal.staff_id)).scalar() \
         if reversal is not None and reversal.staff_id is not None else None
-    form = {"transaction_no": original.receipt_no, "custom_store_id": original.outlet_code,
+    transaction_no = server_transaction_no(conn, original)
+    form = {"transaction_no": transaction_no, "custom_store_id": original.outlet_code,
             "custom_staff_id": staff or ""}
     if "redeem_codes" in payload:
         codes = [str(code) for code in payload.get("redeem_codes") or []]
@@ -310,7 +326,7 @@ def _void_plan(conn: Connection, row: Any, payload: dict[str, Any], member: Any,
             REDEMPTIONS.c.status != "refused")) if r.code]
     refunds = _applied_refund_changes(conn, original.id, row.sale_id)
     plan = Plan("void", identifier, void_form=form, codes=tuple(codes),
-                reward_voids=[(code, {"redeem_code": code, "transaction_no": original.receipt_no})
+                reward_voids=[(code, {"redeem_code": code, "transaction_no": transaction_no})
                               for code in codes])
     if original.server_transaction_id:
         plan.void_transaction_id = str(original.server_transaction_id)

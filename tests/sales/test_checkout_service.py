@@ -411,3 +411,29 @@ def test_a_bad_draft_id_is_refused(services, demo_db):
     draft = replace(paid_in_full(services, draft_for(member_id, "W1080")), draft_id="not-a-uuid")
     assert "draft" in services.sales.quote(draft).errors
     assert len(new_draft_id()) == 32
+
+
+def test_a_voided_receipt_can_be_recorded_again_for_the_right_member(services, demo_db):
+    wrong = member_with_points(demo_db, 0, "CLASSIC")
+    right = member_with_points(demo_db, 0, "GOLD")
+    sale = services.sales.record(paid_in_full(services, draft_for(wrong, "W1090")))
+    again = services.sales.quote(paid_in_full(services, draft_for(right, "W1090")))
+    assert again.errors["receipt_no"].endswith("To record it again (say, for another member), void it first (F9)")
+
+    services.sales.reverse(sale.sale_id, void=True, manager_id=STAFF["S03"], manager_pin="9999",
+                           reason="keyed on the wrong member")
+    draft = paid_in_full(services, draft_for(right, "W1090"))
+    quote = services.sales.quote(draft)
+    assert quote.ok, quote.errors
+    assert quote.voided_sale is not None and quote.voided_sale.id == sale.sale_id
+    corrected = services.sales.record(draft)
+    rows = query(demo_db, "SELECT id, member_id, voided FROM sales WHERE receipt_no = 'W1090' AND kind = 'sale' "
+                          "ORDER BY id")
+    assert rows == [(sale.sale_id, wrong, 1), (corrected.sale_id, right, 0)]
+    # The server refuses a repeated receipt number (and sync would read that as "already delivered"), so sync
+    # sends the corrected sale under its own number (tests/sync/test_rerecorded_receipt.py follows it to a server).
+    plan = wire_plan(demo_db, corrected.sale_id)
+    assert plan.issue is not None and plan.issue["transaction_no"] == "W1090-R1"
+    # A receipt recorded (not voided) twice is still refused.
+    assert "already recorded" in services.sales.quote(paid_in_full(services, draft_for(wrong, "W1090"))
+                                                      ).errors["receipt_no"]

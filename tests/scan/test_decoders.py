@@ -145,3 +145,19 @@ def test_zbar_orientation_quirk_never_surfaces() -> None:
         rotation = cv2.getRotationMatrix2D((640, 360), angle, 1.0)
         rotated = cv2.warpAffine(to_grey(frame.image), rotation, (1280, 720), borderValue=128)
         assert [c.text for c in PyzbarDecoder().decode(rotated)] in ([], [frame.expected])
+
+
+def test_frames_without_a_code_skip_the_whole_frame_retry_and_low_contrast_codes_still_read() -> None:
+    """The live scanner's costly whole-frame retry runs only where a third-size look found something code-like."""
+    from devtools.scan_corpus import iter_corpus
+
+    corpus_frames = list(iter_corpus(20, seed=2024, categories=("low_contrast", "empty")))
+    decoder = CombinedDecoder()
+    empties = [to_grey(f.image) for f in corpus_frames if f.category == "empty"]
+    assert empties and not any(decoder._looks_like_code(grey) for grey in empties)
+    low = [f for f in corpus_frames if f.category == "low_contrast"]
+    routes = []
+    for frame in low:
+        assert frame.expected in [c.text for c in decoder.decode(frame.image)]
+        routes.append(decoder.last_route)
+    assert "frame:adaptive" in routes, "the corpus still exercises the gated retry"

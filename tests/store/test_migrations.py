@@ -77,3 +77,26 @@ def test_models_and_migrations_agree(tmp_path):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_the_start_up_revision_check_agrees_with_alembic_without_importing_it(tmp_path):
+    """Start-up reads the revision graph from the migration files; it must be exactly what Alembic computes."""
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    from frontdesk.store.db import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(":memory:")).get_current_head()
+    from frontdesk.store.db import known_revisions
+
+    assert known_revisions() == {r.revision for r in ScriptDirectory.from_config(
+        alembic_config(":memory:")).walk_revisions()}
+    db = tmp_path / "current.sqlite"
+    upgrade_database(db)
+    code = ("import sys; from frontdesk.store.db import upgrade_database, current_revision; "
+            f"upgrade_database({str(db)!r}); print(current_revision({str(db)!r})); "
+            "print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [head_revision(), "False"], "an up-to-date file is opened without importing Alembic"

@@ -115,7 +115,8 @@ def test_garbage_input_gives_a_hint_not_a_crash(qtbot, window):
         result = done.args[0]
         assert result.hits == []
         if text.strip():
-            assert window.hint_label.text(), f"no hint for {text[:20]!r}"
+            # A hint under the box, or the list's empty state ("Nobody matches …") when nothing is wrong with it.
+            assert window.hint_label.text() or window.results_empty.text(), f"no hint for {text[:20]!r}"
     qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
     assert window.stack.currentWidget() is window.welcome
     save_screenshot(window, "main-window-hint")
@@ -166,3 +167,99 @@ def test_member_qr_card_can_be_shown_for_the_open_member(qtbot, window, demo_db)
     assert dialog.isVisible()
     save_screenshot(dialog, "member-card-dialog")
     dialog.close()
+
+
+def _open(qtbot, window, typed: str, member_id: int) -> None:
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClicks(window.search_box, typed)
+    with qtbot.waitSignal(window.member_opened, timeout=3000) as opened:
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    assert opened.args == [member_id]
+
+
+def test_any_edit_of_the_search_takes_the_previous_member_off_screen(qtbot, window, demo_db):
+    member_id, _name, _phone, _email, member_no = _member(demo_db, "id = 9")
+    _open(qtbot, window, member_no, member_id)
+    assert window.stack.currentWidget() is window.member_panel and window.current_view is not None
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Backspace)  # one key: the search no longer says who it is
+    assert window.stack.currentWidget() is window.welcome
+    assert window.current_view is None and not window.member_panel.new_sale_button.isEnabled()
+    with qtbot.waitSignal(window.search_finished, timeout=3000):
+        qtbot.keyClicks(window.search_box, "zz-nobody-qq")
+    assert window.stack.currentWidget() is window.welcome  # a failed search never shows the last member
+    save_screenshot(window, "main-window-search-changed")
+
+
+def test_a_forged_card_clears_the_panel_and_says_so_in_red(qtbot, qapp, demo_db):
+    from frontdesk.scan.codes import sign_member_card
+
+    qapp.setStyleSheet(stylesheet())
+    settings = replace(Settings(), database=str(demo_db), member_card_key="shop-secret")
+    win = build_window(settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        member_id, _name, _phone, _email, member_no = _member(demo_db, "id = 9")
+        _open(qtbot, win, member_no, member_id)
+        forged = sign_member_card(member_no, "someone-elses-key")
+        win.search_box.selectAll()
+        with qtbot.waitSignal(win.search_finished, timeout=3000) as finished:
+            qtbot.keyClicks(win.search_box, forged)
+            qtbot.keyClick(win.search_box, Qt.Key.Key_Return)
+        assert finished.args[0].kind == "forged"
+        assert win.stack.currentWidget() is win.welcome and win.current_view is None
+        assert win.hint_label.text().startswith("⚠") and "c62828" in win.hint_label.styleSheet()
+        assert win.search_box.text() == ""
+        for _ in range(3):
+            qapp.processEvents()
+        save_screenshot(win, "main-window-forged-card")
+    finally:
+        win.runner.shutdown()
+        win.lookup.close()
+
+
+def test_after_the_member_card_dialog_the_keyboard_is_back_in_the_search_box(qtbot, window, demo_db):
+    member_id, *_ = _member(demo_db, "id = 7")
+    with qtbot.waitSignal(window.member_opened, timeout=3000):
+        window.open_member(member_id)
+    window.member_panel.card_button.click()
+    dialog = window._card_dialog
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+    qtbot.waitUntil(window.search_box.hasFocus, timeout=3000)
+
+
+def test_the_panel_shows_one_set_of_figures(qtbot, qapp, demo_db):
+    """Visits by outlet from the history, server points beside a differing preview, stored value, tier perks."""
+    from frontdesk.app.wiring import build_window as build
+
+    conn = sqlite3.connect(demo_db)
+    member_id, sale_id, earned = conn.execute(
+        "SELECT m.id, s.id, s.points_earned FROM members m JOIN sales s ON s.member_id = m.id "
+        "WHERE m.tier_code = 'GOLD' ORDER BY s.occurred_at DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE sales SET server_points = ? WHERE id = ?", (earned + 10, sale_id))
+    conn.execute("UPDATE members SET stored_value_minor = 4250 WHERE id = ?", (member_id,))
+    visits = conn.execute("SELECT sum(visits) FROM member_visits WHERE member_id = ?", (member_id,)).fetchone()[0]
+    conn.commit()
+    conn.close()
+    qapp.setStyleSheet(stylesheet())
+    win = build(replace(Settings(), database=str(demo_db)))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.member_opened, timeout=3000):
+            win.open_member(member_id)
+        panel = win.member_panel
+        assert panel.visits_summary.text().startswith(f"{max(visits, win.current_view.profile.visits_count):,} visits")
+        assert "(last " in panel.visits_summary.text()
+        points_texts = [panel.visits_table.item(r, 3).text() for r in range(panel.visits_table.rowCount())]
+        assert f"+{earned + 10:,}  (preview +{earned:,})" in " ".join(points_texts)
+        assert panel.stored_value_label.text() == "Stored value S$42.50"
+        assert panel.perks_label.text().startswith("Perks: Free scalp massage each visit")
+        save_screenshot(win, "main-window-one-set-of-figures")
+    finally:
+        win.runner.shutdown()
+        win.lookup.close()

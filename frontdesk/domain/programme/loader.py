@@ -15,6 +15,7 @@ The file layout (see ``resources/programme/demo.toml`` for a complete, commented
                      value, valid_from, valid_until, per_member_limit, min_bill, tiers
     [points_payment] enabled, points, amount, min_points, max_amount_per_bill, max_percent_of_bill
     [stored_value]   enabled, max_amount_per_bill, max_percent_of_bill
+    [[products]]     sku, name, category, price (the catalogue the counter picks receipt lines from)
 
 Money is written as text ("10.00") or a whole number, never a float, so no binary rounding creeps in. Times that
 bound a promotion carry a UTC offset (``2026-02-10T00:00:00+08:00``). Unknown fields are refused rather than
@@ -40,6 +41,7 @@ from frontdesk.domain.programme.model import (
     EarningSettings,
     EarnRule,
     PointsPaymentSettings,
+    Product,
     Programme,
     Promotion,
     Reward,
@@ -112,6 +114,8 @@ def programme_from_dict(data: Mapping[str, Any]) -> Programme:
     _no_duplicates([reward.code for reward in rewards], "rewards", "code")
     points_payment = _read_points_payment(root.table("points_payment"), currency)
     stored_value = _read_stored_value(root.table("stored_value"), currency)
+    products = tuple(_read_product(table, currency) for table in root.tables("products"))
+    _no_duplicates([product.sku for product in products], "products", "sku")
     root.finish()
     return Programme(
         code=code,
@@ -123,6 +127,7 @@ def programme_from_dict(data: Mapping[str, Any]) -> Programme:
         rewards=rewards,
         points_payment=points_payment,
         stored_value=stored_value,
+        products=products,
         source=_json_safe(data),
     )
 
@@ -363,6 +368,13 @@ def _read_points_payment(table: _Table | None, currency: str) -> PointsPaymentSe
         max_amount_per_bill=max_amount,
         max_percent_of_bill=max_percent,
     )
+
+
+def _read_product(table: _Table, currency: str) -> Product:
+    product = Product(sku=table.text("sku"), name=table.text("name"),
+                      category=table.text("category", default=None), price=table.money("price", currency))
+    table.finish()
+    return product
 
 
 def _read_stored_value(table: _Table | None, currency: str) -> StoredValueSettings | None:

@@ -179,6 +179,16 @@ class StoredValueSettings:
 
 
 @dataclass(frozen=True)
+class Product:
+    """A catalogue item the counter can pick while keying a receipt: fills name, category and price."""
+
+    sku: str
+    name: str
+    category: str | None
+    price: Money
+
+
+@dataclass(frozen=True)
 class Programme:
     code: str
     name: str
@@ -189,12 +199,29 @@ class Programme:
     rewards: tuple[Reward, ...] = ()
     points_payment: PointsPaymentSettings | None = None
     stored_value: StoredValueSettings | None = None
+    products: tuple[Product, ...] = ()
     # The JSON-safe document this programme was read from, so the server can send exactly what it loaded.
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def tier(self, code: str | None) -> Tier | None:
         key = name_key(code)
         return next((tier for tier in self.tiers.levels if name_key(tier.code) == key), None)
+
+    def known_categories(self) -> dict[str, str]:
+        """Every category the programme names (catalogue, rules, exclusions): comparison key -> how it is written.
+
+        A typed category outside this set earns no category bonus, so the counter flags it."""
+        known: dict[str, str] = {}
+        for product in self.products:
+            if product.category:
+                known.setdefault(name_key(product.category), product.category)
+        for conditions in [rule.conditions for rule in self.earning.rules] + \
+                [promotion.conditions for promotion in self.earning.promotions]:
+            for category in conditions.categories:
+                known.setdefault(category, category.title())
+        for category in self.earning.excluded_categories:
+            known.setdefault(category, category.title())
+        return known
 
     def reward(self, code: str) -> Reward | None:
         key = name_key(code)

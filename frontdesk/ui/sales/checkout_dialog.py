@@ -1,20 +1,26 @@
 """The checkout: record the WESS receipt, see what it earns, apply a reward, confirm.
 
-Keyboard first: the receipt number has focus; Tab walks receipt → time → staff → the lines → rewards → payments;
-Alt+L adds a line, Alt+P a payment, Ctrl+Enter confirms. Enter alone never confirms (a scanner's Enter or a habit
-must not save a sale). Every edit asks the checkout service for a fresh quote off the GUI thread (debounced, stale
-answers dropped): the points preview with its per-line explanation, what to key into WESS, and each problem shown
-beside its field. A field's message appears once the field has been edited; pressing Confirm shows all of them.
-Nothing is saved until everything is right, and the same open screen can never save its sale twice (its draft id is
-the outbox idempotency key).
+Keyboard first: the receipt number has focus; Tab walks receipt → the lines → payments with nothing in between
+(time, served-by and rewards are a shortcut away: Alt+T, Alt+S, Alt+R). In a line's item field, typing a name or
+SKU offers the programme's catalogue; Enter picks the match (filling SKU, category and price; "2x shampoo" sets the
+quantity) and moves to a new line; Enter on an empty line goes to the payments. The payments start as Cash (blank)
+and Card, and the last payment nobody typed into always holds what is left to pay, so a cash+card split is one
+amount. Ctrl+Enter confirms; Enter alone never confirms (a scanner's Enter or a habit must not save a sale). Every
+edit asks the checkout service for a fresh quote off the GUI thread (debounced, stale answers dropped): the points
+preview with its per-line explanation, what to key into WESS, and each problem shown beside its field. A field's
+message appears once the field has been edited; pressing Confirm shows all of them. Nothing is saved until
+everything is right, and the same open screen can never save its sale twice (its draft id is the outbox idempotency
+key).
 """
 from __future__ import annotations
 
+import difflib
 import html
 import logging
+import re
 from datetime import datetime
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimer, Signal
+from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -38,7 +44,8 @@ from PySide6.QtWidgets import (
 
 from frontdesk.config import Settings
 from frontdesk.counter import CounterServices
-from frontdesk.domain.money import Money
+from frontdesk.domain.money import Money, MoneyError
+from frontdesk.domain.programme import Product
 from frontdesk.loyalty.programme import reward_value_text
 from frontdesk.members.lookup import MemberView
 from frontdesk.sales import (
@@ -87,10 +94,12 @@ FIELD_NAMES = {"name": "Item", "sku": "SKU", "category": "Category", "quantity":
 class LineRow(QWidget):
     changed = Signal()
     remove_requested = Signal(object)
+    enter_pressed = Signal(object, str)  # the row, and which field Enter was pressed in
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.touched: set[str] = set()
+        self.category_warning = ""
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(6)
@@ -110,6 +119,7 @@ class LineRow(QWidget):
             edit.textEdited.connect(lambda _text, f=field: self._edited(f))
             # After typing, show a long name or SKU from its start, as it reads on the receipt.
             edit.editingFinished.connect(lambda e=edit: e.setCursorPosition(0))
+            edit.returnPressed.connect(lambda f=field: self.enter_pressed.emit(self, f))
             self.edits[field] = edit
             grid.addWidget(edit, 0, column)
         self.points_label = QLabel("")
@@ -135,10 +145,24 @@ class LineRow(QWidget):
     def value(self) -> LineInput:
         return LineInput(**{field: edit.text() for field, edit in self.edits.items()})
 
+    def is_blank(self) -> bool:
+        return not any(edit.text().strip() for field, edit in self.edits.items() if field != "quantity")
+
+    def fill(self, product: Product, quantity: int = 1) -> None:
+        for field, text in (("name", product.name), ("sku", product.sku), ("category", product.category or ""),
+                            ("quantity", str(quantity)), ("unit_price", product.price.plain())):
+            self.edits[field].setText(text)
+            self.edits[field].setCursorPosition(0)
+        self.touched.update(("name", "quantity", "unit_price"))
+        self.changed.emit()
+
     def set_errors(self, errors: dict[str, str]) -> None:
         for field, edit in self.edits.items():
             mark_invalid(edit, field in errors)
-        self.error.show_message("   ·   ".join(f"{FIELD_NAMES.get(f, f)}: {m}" for f, m in errors.items()))
+        messages = [f"{FIELD_NAMES.get(f, f)}: {m}" for f, m in errors.items()]
+        if self.category_warning and "category" not in errors:
+            messages.append(self.category_warning)
+        self.error.show_message("   ·   ".join(messages))
 
     def set_points(self, text: str) -> None:
         self.points_label.setText(text)
@@ -160,15 +184,19 @@ class PaymentRow(QWidget):
             self.method.addItem(label, key)
         self.method.setCurrentIndex(max(0, self.method.findData(method)))
         self.method.setFixedWidth(110)
+        self.method.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Tab goes amount to amount
         self.method.setAccessibleName("Payment method")
         self.method.currentIndexChanged.connect(lambda _i: self._edited("method"))
         self.amount = money_edit("0.00", 100)
         self.amount.setText(amount)
         self.amount.setAccessibleName("Payment amount")
-        self.amount.textEdited.connect(lambda _t: self._edited("amount"))
+        # Until someone types into it, the last such payment holds whatever is left to pay (see the dialog).
+        self.auto = not amount
+        self.amount.textEdited.connect(lambda _t: self._amount_typed())
         self.reference = QLineEdit()
         self.reference.setPlaceholderText("Reference: card slip, voucher no. (optional)")
         self.reference.setMaxLength(100)
+        self.reference.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.reference.textEdited.connect(lambda _t: self._edited("reference"))
         self.remove_button = QPushButton("✕")
         self.remove_button.setObjectName("Flat")
@@ -188,6 +216,10 @@ class PaymentRow(QWidget):
     def _edited(self, field: str) -> None:
         self.touched.add(field)
         self.changed.emit()
+
+    def _amount_typed(self) -> None:
+        self.auto = False
+        self._edited("amount")
 
     def value(self) -> PaymentInput:
         return PaymentInput(method=self.method.currentData(), amount=self.amount.text(),
@@ -254,6 +286,13 @@ class CheckoutDialog(QDialog):
         self.line_rows: list[LineRow] = []
         self.payment_rows: list[PaymentRow] = []
         self.redemption_rows: list[RedemptionRow] = []
+        # The rows the last draft carried (blank lines and blank payments are left out), for mapping its errors.
+        self._draft_lines: list[LineRow] = []
+        self._draft_payments: list[PaymentRow] = []
+        self.products: tuple[Product, ...] = ()
+        self.known_categories: dict[str, str] = {}
+        self.usual_bill_ceiling: Money | None = None
+        self._large_bill_confirmed = False
 
         self.setWindowTitle(f"New sale · {view.profile.name}")
         self.setStyleSheet(DIALOG_STYLE)
@@ -276,8 +315,11 @@ class CheckoutDialog(QDialog):
         self._quote_timer.timeout.connect(self.request_quote)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.confirm)
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.confirm)
+        QShortcut(QKeySequence("Alt+R"), self, activated=self.focus_rewards)
 
         self.add_line(focus=False)
+        self.add_payment("cash", "", focus=False)
+        self.add_payment("card", "", focus=False)
         self.receipt_edit.setFocus()
         services_ = services
         self.runner.run_db(lambda: _load_choices(services_), self._choices_loaded, self._load_failed)
@@ -350,10 +392,13 @@ class CheckoutDialog(QDialog):
         self.staff_combo.addItem("Loading staff…", None)
         self.staff_combo.currentIndexChanged.connect(lambda _i: self._touch("staff"))
         self.staff_error = FieldError()
+        # Time and staff are right as they open nearly always: out of the Tab chain, an Alt key away.
+        self.time_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.staff_combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         for column, (label, widget, error) in enumerate((
                 ("WESS receipt no.", self.receipt_edit, self.receipt_error),
-                ("Time", self.time_edit, self.time_error),
-                ("Served by", self.staff_combo, self.staff_error))):
+                ("&Time  (Alt+T)", self.time_edit, self.time_error),
+                ("&Served by  (Alt+S)", self.staff_combo, self.staff_error))):
             caption = QLabel(label)
             caption.setObjectName("ColumnHead")
             caption.setBuddy(widget)
@@ -364,6 +409,11 @@ class CheckoutDialog(QDialog):
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(2, 2)
         receipt.addLayout(grid)
+        self.receipt_note = QLabel("")
+        self.receipt_note.setObjectName("Flag")
+        self.receipt_note.setWordWrap(True)
+        self.receipt_note.hide()
+        receipt.addWidget(self.receipt_note)
         self.left_layout.addWidget(receipt_card)
 
         # The bill: itemised lines or the total only.
@@ -380,6 +430,8 @@ class CheckoutDialog(QDialog):
         group.addButton(self.itemised_radio)
         group.addButton(self.total_radio)
         self.itemised_radio.toggled.connect(self._mode_changed)
+        for radio in (self.itemised_radio, self.total_radio):
+            radio.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         mode.addWidget(self.itemised_radio)
         mode.addWidget(self.total_radio)
         mode.addStretch(1)
@@ -415,10 +467,16 @@ class CheckoutDialog(QDialog):
         add_line = self.add_line_button = QPushButton("+ Add &line")
         add_line.clicked.connect(lambda: self.add_line())
         no_default(add_line)
+        add_line.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.lines_error = FieldError()
+        self.pick_hint = QLabel("Type an item or SKU: Enter picks it from the catalogue and starts the next line; "
+                                "Enter on an empty line goes to the payments")
+        self.pick_hint.setObjectName("Muted")
+        self.pick_hint.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(add_line)
         row.addWidget(self.lines_error, 1)
+        row.addWidget(self.pick_hint, 3)
         row.addStretch(0)
         lines_layout.addLayout(row)
         bill.addWidget(self.lines_box)
@@ -450,7 +508,7 @@ class CheckoutDialog(QDialog):
         self.left_layout.addWidget(bill_card)
 
         # Rewards, vouchers, points.
-        rewards_card, rewards = card("Rewards, vouchers and points")
+        rewards_card, rewards = card("Rewards, vouchers and points  (Alt+R)")
         pick = QHBoxLayout()
         self.reward_combo = QComboBox()
         self.reward_combo.setAccessibleName("Reward or voucher")
@@ -491,6 +549,11 @@ class CheckoutDialog(QDialog):
         self.redemptions_error = FieldError()
         rewards.addWidget(self.redemptions_error)
         no_default(apply_reward, apply_voucher, apply_points)
+        # Out of the Tab chain (receipt → lines → payments); Alt+R, then ↓ and Enter applies a reward.
+        for widget in (self.reward_combo, apply_reward, self.voucher_edit, apply_voucher, self.points_edit,
+                       apply_points):
+            widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.reward_combo.installEventFilter(self)
         self.left_layout.addWidget(rewards_card)
 
         # Payments.
@@ -505,10 +568,23 @@ class CheckoutDialog(QDialog):
         add_payment = self.add_payment_button = QPushButton("+ Add &payment")
         add_payment.clicked.connect(lambda: self.add_payment())
         no_default(add_payment)
+        add_payment.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tender_label = QLabel("")
         pay_row.addWidget(add_payment)
         pay_row.addWidget(self.tender_label, 1)
         pay.addLayout(pay_row)
+        change_row = QHBoxLayout()
+        tendered_caption = QLabel("Cash ten&dered:")
+        self.tendered_edit = money_edit("0.00", 100)
+        self.tendered_edit.setAccessibleName("Cash tendered")
+        self.tendered_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        tendered_caption.setBuddy(self.tendered_edit)
+        self.tendered_edit.textEdited.connect(lambda _t: self._show_change())
+        self.change_label = QLabel("")
+        change_row.addWidget(tendered_caption)
+        change_row.addWidget(self.tendered_edit)
+        change_row.addWidget(self.change_label, 1)
+        pay.addLayout(change_row)
         self.payments_error = FieldError()
         pay.addWidget(self.payments_error)
         self.left_layout.addWidget(pay_card)
@@ -548,6 +624,10 @@ class CheckoutDialog(QDialog):
         preview.addStretch(1)
         self.general_error = FieldError()
         preview.addWidget(self.general_error)
+        # Every problem at once, beside Confirm, after a Confirm that could not save.
+        self.error_summary = FieldError()
+        self.error_summary.setObjectName("ErrorSummary")
+        preview.addWidget(self.error_summary)
         buttons = QHBoxLayout()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.reject)
@@ -566,8 +646,9 @@ class CheckoutDialog(QDialog):
         body.addWidget(preview_card, 2)
 
     # --- choices from the database -----------------------------------------------------------------------------
-    def _choices_loaded(self, choices: tuple[list[StaffInfo], list[tuple[str, str, int, str]], bool]) -> None:
-        staff, rewards, points_offered = choices
+    def _choices_loaded(self, choices: Choices) -> None:
+        staff, rewards, points_offered, products, categories, ceiling = choices
+        self.products, self.known_categories, self.usual_bill_ceiling = products, categories, ceiling
         self.staff_combo.blockSignals(True)
         self.staff_combo.clear()
         self.staff_combo.addItem("Choose who served…", None)
@@ -601,12 +682,142 @@ class CheckoutDialog(QDialog):
         row = LineRow()
         row.changed.connect(self._changed)
         row.remove_requested.connect(self._remove_line)
+        row.enter_pressed.connect(self._line_enter)
+        row.edits["name"].textEdited.connect(lambda text, r=row: self._suggest(r, text))
+        row.edits["category"].textEdited.connect(lambda _t, r=row: self._check_category(r))
         self.line_rows.append(row)
         self.rows_layout.addWidget(row)
+        self._retab()
         if focus:
             row.edits["name"].setFocus()
         self._changed()
         return row
+
+    def _retab(self) -> None:
+        """Tab walks receipt → every line field → every payment amount → Confirm, whatever was added when."""
+        chain: list[QWidget] = [self.receipt_edit]
+        if self.itemised_radio.isChecked():
+            for row in self.line_rows:
+                chain += [row.edits[field] for field, *_rest in LINE_COLUMNS]
+        else:
+            chain += [self.total_edit, self.total_tax_edit, self.total_service_edit]
+        chain += [row.amount for row in self.payment_rows] + [self.confirm_button]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
+
+    def _suggest(self, row: LineRow, text: str) -> None:
+        product, quantity = find_product(self.products, text)
+        if product is not None:
+            times = f"{quantity} × " if quantity != 1 else ""
+            self.pick_hint.setText(f"Enter: {times}{product.name} · {product.sku} · {product.category or 'no category'}"
+                                   f" · {product.price.display()}")
+        elif text.strip():
+            self.pick_hint.setText("Not in the catalogue (or several match): keep typing, or Enter to key it by hand")
+        else:
+            self.pick_hint.setText("Enter on an empty line goes to the payments")
+
+    def _line_enter(self, row: LineRow, field: str) -> None:
+        """Enter in a line: pick from the catalogue and start the next line; on an empty line, go to payments."""
+        if field == "name":
+            if row.is_blank():
+                self.focus_payments()
+                return
+            product, quantity = find_product(self.products, row.edits["name"].text())
+            if product is None:
+                row.edits["sku"].setFocus()  # typed by hand: SKU, category and price next
+                return
+            row.fill(product, quantity)
+            self._check_category(row)
+            self.pick_hint.setText(f"Added {product.name}. Next item, or Enter on the empty line for the payments")
+        index = self.line_rows.index(row)
+        if index + 1 < len(self.line_rows):
+            self.line_rows[index + 1].edits["name"].setFocus()
+        else:
+            self.add_line()
+
+    def _check_category(self, row: LineRow) -> None:
+        typed = row.edits["category"].text().strip()
+        warning = ""
+        if typed and self.known_categories and typed.casefold() not in self.known_categories:
+            close = difflib.get_close_matches(typed.casefold(), list(self.known_categories), n=1, cutoff=0.6)
+            hint = f" Did you mean {self.known_categories[close[0]]}?" if close else ""
+            warning = f"⚠ “{typed}” is not a category of the programme: no category bonus applies.{hint}"
+        row.category_warning = warning
+        self._changed()
+
+    def focus_payments(self) -> None:
+        target = next((r for r in self.payment_rows if not r.amount.text().strip()), None) or \
+            (self.payment_rows[0] if self.payment_rows else None)
+        if target is not None:
+            target.amount.setFocus()
+            target.amount.selectAll()
+
+    def focus_rewards(self) -> None:
+        self.reward_combo.setFocus()
+
+    def eventFilter(self, watched, event) -> bool:  # type: ignore[no-untyped-def]
+        if watched is self.reward_combo and event.type() == QEvent.Type.KeyPress and \
+                event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            if self.reward_combo.currentData():
+                self.apply_selected_reward()
+                self.focus_payments()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _show_change(self) -> None:
+        quote = self._quote
+        typed = self.tendered_edit.text().strip()
+        if not typed or quote is None:
+            self.change_label.setText("")
+            return
+        currency = quote.currency
+        try:
+            tendered = Money.parse(typed, currency)
+        except MoneyError as error:
+            self.change_label.setObjectName("Bad")
+            self.change_label.setText(str(error))
+        else:
+            cash = Money.zero(currency)
+            for row in self._draft_payments:
+                if row.method.currentData() == "cash":
+                    try:
+                        cash = cash + Money.parse(row.amount.text(), currency)
+                    except MoneyError:
+                        pass
+            change = tendered - cash
+            self.change_label.setObjectName("Good" if not change.is_negative() else "Bad")
+            self.change_label.setText(f"Change due {change.display()}" if not change.is_negative() else
+                                      f"{(-change).display()} short of the cash part ({cash.display()})")
+        self.change_label.style().unpolish(self.change_label)
+        self.change_label.style().polish(self.change_label)
+
+    def _rebalance(self, quote: SaleQuote) -> bool:
+        """The last payment nobody typed into holds what is left to pay. True when an amount changed."""
+        if quote.to_pay is None:
+            return False
+        auto = [row for row in self.payment_rows if row.auto]
+        if not auto:
+            return False
+        target = auto[-1]
+        changed = False
+        for row in auto[:-1]:  # an untyped payment that is not the last one is unused
+            if row.amount.text():
+                row.amount.setText("")
+                changed = True
+        paid = Money.zero(quote.currency)
+        for row in self.payment_rows:
+            if row is target or not row.amount.text().strip():
+                continue
+            try:
+                paid = paid + Money.parse(row.amount.text(), quote.currency)
+            except MoneyError:
+                return False
+        left = quote.to_pay - paid
+        text = left.plain() if left.amount > 0 else ""
+        if target.amount.text() == text:
+            return changed
+        target.amount.setText(text)
+        return True
 
     def _remove_line(self, row: LineRow) -> None:
         if row in self.line_rows:
@@ -615,31 +826,21 @@ class CheckoutDialog(QDialog):
             self._touch("lines")
 
     def add_payment(self, method: str = "card", amount: str | None = None, focus: bool = True) -> PaymentRow:
-        if amount is None:
-            amount = self._remaining_text()
-        row = PaymentRow(method, amount)
+        """A payment row; without an amount it starts as the one holding what is left to pay."""
+        row = PaymentRow(method, amount or "")
+        row.auto = amount is None or not amount
         row.changed.connect(lambda: self._touch("payments"))
         row.remove_requested.connect(self._remove_payment)
         self.payment_rows.append(row)
         self.payments_layout.addWidget(row)
+        self._retab()
         if focus:
-            row.method.setFocus()
+            row.amount.setFocus()
+            row.amount.selectAll()
         self._touch("payments")
+        if self._quote is not None and self._rebalance(self._quote):
+            self._touch("payments")
         return row
-
-    def _remaining_text(self) -> str:
-        """What is still to pay, as a starting amount for a new payment row."""
-        quote = self._quote
-        if quote is None or quote.to_pay is None:
-            return ""
-        paid = Money.zero(quote.currency)
-        for row in self.payment_rows:
-            try:
-                paid = paid + Money.parse(row.amount.text(), quote.currency)
-            except ValueError:
-                return ""
-        left = quote.to_pay - paid
-        return left.plain() if left.amount > 0 else ""
 
     def _remove_payment(self, row: PaymentRow) -> None:
         if row in self.payment_rows:
@@ -687,6 +888,7 @@ class CheckoutDialog(QDialog):
             self._touch("redemptions")
 
     def _mode_changed(self, itemised: bool) -> None:
+        self._retab()
         self.lines_box.setVisible(itemised)
         self.total_box.setVisible(not itemised)
         (self.line_rows[0].edits["name"] if itemised and self.line_rows else self.total_edit).setFocus()
@@ -713,12 +915,15 @@ class CheckoutDialog(QDialog):
         return datetime(day.year(), day.month(), day.day(), moment.hour(), moment.minute(), tzinfo=self.settings.zone)
 
     def draft(self) -> SaleRequest:
+        # A blank line (the next one Enter opened) and a blank payment (cash not used) are not part of the bill.
+        self._draft_lines = [row for row in self.line_rows if not row.is_blank()]
+        self._draft_payments = [row for row in self.payment_rows if row.amount.text().strip()]
         return SaleRequest(
             member_id=self.member_id, staff_id=self.staff_combo.currentData(), receipt_no=self.receipt_edit.text(),
             occurred_at=self.occurred_at(), itemised=self.itemised_radio.isChecked(),
-            lines=tuple(row.value() for row in self.line_rows), total=self.total_edit.text(),
+            lines=tuple(row.value() for row in self._draft_lines), total=self.total_edit.text(),
             total_tax=self.total_tax_edit.text(), total_service_charge=self.total_service_edit.text(),
-            payments=tuple(row.value() for row in self.payment_rows),
+            payments=tuple(row.value() for row in self._draft_payments),
             redemptions=tuple(row.request for row in self.redemption_rows), draft_id=self.draft_id)
 
     def request_quote(self) -> None:
@@ -741,8 +946,12 @@ class CheckoutDialog(QDialog):
         if seq != self._seq or self.pages.currentWidget() is not self.form_page:
             return
         self._quote = quote
+        if self._rebalance(quote):
+            self.request_quote()  # to_pay does not depend on payments, so this settles in one more round
+            return
         self._show_errors(quote)
         self._show_preview(quote)
+        self._show_change()
         self.quote_ready.emit(quote)
 
     def _show_errors(self, quote: SaleQuote) -> None:
@@ -764,12 +973,18 @@ class CheckoutDialog(QDialog):
             edit = {"total": self.total_edit, "total_tax": self.total_tax_edit,
                     "total_service_charge": self.total_service_edit}[key]
             slot(key, label, edit)
-        for index, row in enumerate(self.line_rows):
+        for row in self.line_rows:
+            if row not in self._draft_lines:
+                row.set_errors({})
+        for index, row in enumerate(self._draft_lines):
             prefix = f"lines[{index}]."
             row_errors = {k[len(prefix):]: v for k, v in errors.items() if k.startswith(prefix)}
             shown.update(prefix + k for k in row_errors)
             row.set_errors({k: v for k, v in row_errors.items() if self._show_all or k in row.touched})
-        for index, row in enumerate(self.payment_rows):
+        for row in self.payment_rows:
+            if row not in self._draft_payments:
+                row.set_errors({})
+        for index, row in enumerate(self._draft_payments):
             prefix = f"payments[{index}]."
             row_errors = {k[len(prefix):]: v for k, v in errors.items() if k.startswith(prefix)}
             shown.update(prefix + k for k in row_errors)
@@ -794,11 +1009,24 @@ class CheckoutDialog(QDialog):
         rest = [message for key, message in errors.items() if key not in shown and
                 (self._show_all or key in ("member", "draft", "storage"))]
         self.general_error.show_message("\n".join(rest))
+        if self._show_all and errors:
+            items = [f"• {_where(key)}: {message}" for key, message in errors.items() if key not in ("member", "draft")]
+            more = f"\n… and {len(items) - 6} more" if len(items) > 6 else ""
+            self.error_summary.show_message(
+                f"Not saved: {len(errors)} thing{'s' if len(errors) != 1 else ''} to fix\n" + "\n".join(items[:6]) + more)
+        else:
+            self.error_summary.show_message("")
 
     def _show_preview(self, quote: SaleQuote) -> None:
+        voided = quote.voided_sale
+        if voided is not None:
+            self.receipt_note.setText(f"Receipt {voided.receipt_no} was recorded {voided.describe(self.settings)} "
+                                      "and voided: this records it again.")
+        self.receipt_note.setVisible(voided is not None)
         preview = quote.preview
         by_line = {line.line_index: line for line in preview.lines} if preview else {}
-        for index, row in enumerate(self.line_rows):
+        for row in self.line_rows:
+            index = self._draft_lines.index(row) if row in self._draft_lines else -1
             line = by_line.get(index) if self.itemised_radio.isChecked() else None
             row.set_points(f"{line.points:,}" if line is not None else "")
         if preview is None:
@@ -879,6 +1107,17 @@ class CheckoutDialog(QDialog):
     def confirm(self) -> None:
         if self._busy or self.pages.currentWidget() is not self.form_page:
             return
+        quote = self._quote
+        ceiling = self.usual_bill_ceiling
+        if quote is not None and quote.total is not None and ceiling is not None and quote.total > ceiling \
+                and not self._large_bill_confirmed:
+            answer = QMessageBox.question(
+                self, "A very large bill?",
+                f"{quote.total.display()} is far above this shop's usual bills (more than {ceiling.display()}). "
+                "Is the amount right?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self._large_bill_confirmed = True  # asked once; editing on does not ask again
         self._show_all = True
         self._busy = True
         self.confirm_button.setEnabled(False)
@@ -929,9 +1168,9 @@ class CheckoutDialog(QDialog):
                                              ("staff", self.staff_combo), ("total", self.total_edit),
                                              ("total_tax", self.total_tax_edit),
                                              ("total_service_charge", self.total_service_edit)]
-        for index, row in enumerate(self.line_rows):
+        for index, row in enumerate(self._draft_lines):
             fields += [(f"lines[{index}].{field}", edit) for field, edit in row.edits.items()]
-        for index, row in enumerate(self.payment_rows):
+        for index, row in enumerate(self._draft_payments):
             fields += [(f"payments[{index}].amount", row.amount), (f"payments[{index}].method", row.method)]
         for key, widget in fields:
             if key in quote.errors and widget.isVisible():
@@ -949,13 +1188,54 @@ class CheckoutDialog(QDialog):
         super().reject()
 
     def _has_input(self) -> bool:
-        return bool(self.receipt_edit.text().strip() or self.payment_rows or self.redemption_rows or any(
+        return bool(self.receipt_edit.text().strip() or any(not row.auto for row in self.payment_rows) or
+                    self.redemption_rows or any(
             any(edit.text().strip() for field, edit in row.edits.items() if field != "quantity")
             for row in self.line_rows) or self.total_edit.text().strip())
 
 
-def _load_choices(services: CounterServices) -> tuple[list[StaffInfo], list[tuple[str, str, int, str]], bool]:
+def _where(key: str) -> str:
+    """"lines[1].unit_price" → "Line 2, unit price"."""
+    match = re.match(r"^(lines|payments|redemptions)\[(\d+)\](?:\.(\w+))?$", key)
+    if match:
+        noun = {"lines": "Line", "payments": "Payment", "redemptions": "Reward"}[match.group(1)]
+        field = FIELD_NAMES.get(match.group(3) or "", match.group(3) or "")
+        return f"{noun} {int(match.group(2)) + 1}" + (f", {field.lower()}" if field else "")
+    return {"receipt_no": "Receipt no.", "occurred_at": "Time", "staff": "Served by", "lines": "Lines",
+            "payments": "Payments", "total": "Bill total", "total_tax": "Tax",
+            "total_service_charge": "Service charge"}.get(key, key.replace("_", " ").capitalize())
+
+
+Choices = tuple[list[StaffInfo], list[tuple[str, str, int, str]], bool, tuple[Product, ...], dict[str, str], Money]
+
+
+def _load_choices(services: CounterServices) -> Choices:
     staff = services.staff.list_staff()
     programme = services.programmes.programme
     rewards = [(r.code, r.name, r.points_cost, reward_value_text(r)) for r in programme.rewards]
-    return staff, rewards, programme.points_payment is not None
+    return (staff, rewards, programme.points_payment is not None, programme.products, programme.known_categories(),
+            services.sales.usual_bill_ceiling())
+
+
+_QUANTITY_PREFIX = re.compile(r"^\s*(\d{1,3})\s*[x×*]\s*(.+)$", re.IGNORECASE)
+
+
+def find_product(products: tuple[Product, ...], typed: str) -> tuple[Product | None, int]:
+    """The catalogue item `typed` names, and the quantity a "2x " prefix asks for: an exact SKU or name first,
+    then the only item whose name or SKU starts with the text, then the only one containing it."""
+    quantity = 1
+    match = _QUANTITY_PREFIX.match(typed)
+    if match:
+        quantity, typed = int(match.group(1)), match.group(2)
+    key = " ".join(typed.split()).casefold()
+    if not key:
+        return None, quantity
+    for test in (lambda p: key in (p.sku.casefold(), p.name.casefold()),
+                 lambda p: p.name.casefold().startswith(key) or p.sku.casefold().startswith(key),
+                 lambda p: key in p.name.casefold() or key in p.sku.casefold()):
+        found = [p for p in products if test(p)]
+        if len(found) == 1:
+            return found[0], quantity
+        if found:
+            return None, quantity
+    return None, quantity

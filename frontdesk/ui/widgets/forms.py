@@ -17,10 +17,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# Dialog-level additions to the application stylesheet: invalid fields, the preview, small muted text.
+# The one dialog style, added to the application stylesheet (ui.resources.stylesheet) so every dialog, wizard and
+# message box looks like the counter, not plain grey Qt; dialogs also set it on themselves, for use without the app.
 DIALOG_STYLE = """
+QDialog, QMessageBox, QWizard, QWizardPage { background: #f5f7fa; }
+QMessageBox QLabel { font-size: 14px; color: #1f2933; }
+QMessageBox QPushButton { min-width: 96px; }
 QLineEdit[invalid="true"], QComboBox[invalid="true"] { border: 1px solid #c62828; background: #fff5f5; }
 QLabel#FieldError { color: #c62828; font-size: 12px; }
+QLabel#ErrorSummary { color: #8a1c1c; background: #fdecec; border: 1px solid #f3b8b8; border-radius: 6px;
+                      padding: 6px 8px; font-size: 12px; }
 QLabel#ColumnHead { color: #52606d; font-size: 12px; font-weight: 600; }
 QLabel#Total { font-size: 20px; font-weight: 600; color: #102a43; }
 QLabel#Good { color: #1e7b34; font-weight: 600; }
@@ -33,12 +39,16 @@ QPushButton#Flat:hover { color: #c62828; background: #fdecec; }
 
 # --- shared form helpers -----------------------------------------------------------------------------------------
 class FieldError(QLabel):
-    """The message beside (under) a field; hidden while empty so a valid form stays compact."""
+    """The message beside (under) a field. Its line is kept while empty, so a message appearing never pushes the
+    fields below it away from under the receptionist's mouse."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("", parent)
         self.setObjectName("FieldError")
         self.setWordWrap(True)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.hide()
 
     def show_message(self, text: str | None) -> None:

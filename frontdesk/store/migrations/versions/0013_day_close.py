@@ -1,7 +1,7 @@
 """the manager's day: day closes with their snapshot, point adjustments, day indexes
 
 Revision ID: 0013
-Revises: 0002
+Revises: 0012
 Create Date: 2026-12-01
 
 A closed day keeps a frozen copy of its totals (`day_closes.snapshot`) so later changes show as after-close
@@ -16,7 +16,7 @@ import frontdesk.store.types
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

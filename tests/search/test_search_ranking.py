@@ -1,0 +1,157 @@
+"""Digit searches put the member likely at the counter first, find fragments from inside a number, and narrow by
+name; the fragment and visit indexes follow every change to members and sales (migration 0012 triggers)."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from frontdesk.search import SearchService
+from frontdesk.store import make_engine, session_factory
+from frontdesk.store.db import upgrade_database
+from frontdesk.store.members import MemberFields, add_member
+
+NOW = datetime.now(timezone.utc)
+
+
+def _iso(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).isoformat(timespec="microseconds")
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "rank.sqlite"
+    upgrade_database(path)
+    engine = make_engine(path)
+    people = [  # all end in 9962; names sort Aaron first so name order alone would put him on top
+        ("Aaron", "Lim", "8111 9962"), ("Bella", "Tan", "8222 9962"), ("Chloe", "Tan", "8333 9962"),
+        ("Dev", "Nair", "8444 9962"), ("Eve", "Ong", ""),  # given a number starting with 9962 below
+        ("Farah", "Ali", "8555 9962"),
+    ]
+    with session_factory(engine)() as session, session.begin():
+        for first, last, phone in people:
+            add_member(session, MemberFields(first_name=first, last_name=last, phone_raw=phone), "SG")
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    # Not a number phonenumbers calls valid today, but a cached one from the server can be anything E.164.
+    conn.execute("UPDATE members SET phone_e164 = '+6599621234', phone_rev = '4321269956' WHERE id = 5")
+    # Dev visited BUGIS 3 days ago, Chloe BUGIS 40 days ago, Bella only TAMPINES yesterday, Farah BUGIS a year ago.
+    for member, outlet, days in ((4, "BUGIS", 3), (3, "BUGIS", 40), (2, "TAMPINES", 1), (6, "BUGIS", 365)):
+        conn.execute("INSERT INTO member_visits(member_id, outlet_code, visits, last_visit_at) VALUES (?,?,1,?)",
+                     (member, outlet, _iso(days)))
+        conn.execute("UPDATE members SET last_visit_at = max(coalesce(last_visit_at, ''), ?) WHERE id = ?",
+                     (_iso(days), member))
+    conn.commit()
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def service(db):
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="BUGIS")
+    yield svc
+    svc.close()
+    engine.dispose()
+
+
+def names(result):
+    return [h.name for h in result.hits]
+
+
+def test_last_four_ranks_recent_visitors_here_then_anywhere_then_the_rest_and_suffix_before_prefix(service):
+    assert names(service.search("9962")) == ["Dev Nair", "Chloe Tan", "Bella Tan", "Aaron Lim", "Farah Ali",
+                                             "Eve Ong"]
+    hits = service.search("9962").hits
+    assert [h.match for h in hits] == ["phone_suffix"] * 5 + ["phone_digits"]
+
+
+def test_another_outlet_ranks_its_own_visitors_first(db):
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="TAMPINES")
+    try:
+        assert names(svc.search("9962"))[:3] == ["Bella Tan", "Dev Nair", "Chloe Tan"]
+    finally:
+        svc.close()
+        engine.dispose()
+
+
+def test_a_five_digit_fragment_from_the_middle_of_a_number_finds_it(service):
+    result = service.search("33399")
+    assert names(result) == ["Chloe Tan"] and result.kind == "phone_digits"
+    assert names(service.search("4 1234")) == []  # "41234" is in nobody's number
+    assert names(service.search("621234")) == ["Eve Ong"]
+
+
+def test_digits_then_a_name_narrow_the_list(service):
+    assert names(service.search("9962 tan")) == ["Chloe Tan", "Bella Tan"]
+    assert names(service.search("tan 9962")) == ["Chloe Tan", "Bella Tan"]
+    assert names(service.search("99622 ali")) == []
+    assert names(service.search("59962 far")) == ["Farah Ali"]
+
+
+def test_fragments_follow_phone_changes_and_deletes(db):
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="BUGIS")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE members SET phone_e164 = '+6587776543', phone_rev = '3456777856' "
+                                 "WHERE id = 1")
+        assert names(svc.search("77765")) == ["Aaron Lim"]
+        assert "Aaron Lim" not in names(svc.search("11199"))
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM members WHERE id = 1")
+        assert names(svc.search("77765")) == []
+        assert sqlite3.connect(db).execute("SELECT count(*) FROM phone_fragments WHERE member_id = 1").fetchone() \
+            == (0,)
+    finally:
+        svc.close()
+        engine.dispose()
+
+
+def test_a_counter_sale_is_a_visit_at_its_outlet(db):
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO sales(kind, receipt_no, outlet_code, counter_id, sales_mode, member_id, occurred_at, currency,"
+        " subtotal_minor, tax_minor, service_charge_minor, discount_minor, total_minor, points_earned,"
+        " points_redeemed, status, provisional, receipt_text, note, created_at) VALUES ('sale', 'T1', 'BUGIS', 'C1',"
+        " 'counter', 1, ?, 'SGD', 100, 0, 0, 0, 100, 1, 0, 'pending', 0, '', '', ?)", (_iso(0), _iso(0)))
+    conn.commit()
+    assert conn.execute("SELECT visits FROM member_visits WHERE member_id = 1 AND outlet_code = 'BUGIS'"
+                        ).fetchone() == (1,)
+    assert conn.execute("SELECT last_visit_at FROM members WHERE id = 1").fetchone()[0] >= _iso(0.01)
+    conn.close()
+
+
+def test_list_shows_the_balance_the_panel_shows(db):
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE members SET points_balance = 1000 WHERE id = 4")
+    conn.execute("INSERT INTO points_ledger(member_id, kind, points, reason, outlet_code, occurred_at, status) "
+                 "VALUES (4, 'earn', 70, 'purchase', 'BUGIS', ?, 'pending')", (_iso(0),))
+    conn.commit()
+    conn.close()
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="BUGIS")
+    try:
+        assert svc.search("9962").hits[0].points == 1070
+    finally:
+        svc.close()
+        engine.dispose()
+
+
+def test_upgrade_builds_fragments_and_visits_for_existing_data(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    db = tmp_path / "old.sqlite"
+    shutil.copy2(Path(__file__).parents[1] / "data" / "counter-0001.sqlite", db)
+    upgrade_database(db)
+    conn = sqlite3.connect(db)
+    members = conn.execute("SELECT count(*) FROM members WHERE phone_e164 IS NOT NULL").fetchone()[0]
+    with_fragments = conn.execute("SELECT count(DISTINCT member_id) FROM phone_fragments").fetchone()[0]
+    visited = conn.execute("SELECT count(DISTINCT member_id) FROM sales WHERE kind='sale' AND member_id IS NOT NULL"
+                           ).fetchone()[0]
+    assert with_fragments == members > 0
+    assert conn.execute("SELECT count(DISTINCT member_id) FROM member_visits").fetchone()[0] == visited
+    conn.close()
