@@ -131,6 +131,10 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
     data = dict(data)
     if "api_paths" in data:
         values["api_paths"] = _api_paths(data.pop("api_paths"))
+    if "invoices" in data:  # WESS invoice mail: read and checked by frontdesk.invoices.settings
+        if not isinstance(data["invoices"], dict):
+            raise ConfigError("invoices", "must be a table of settings")
+        values["extra"] = {**base.extra, "invoices": data.pop("invoices")}
     known_sections = {section for section, _ in _SECTIONS.values()}
     for section in data:
         if section not in known_sections:

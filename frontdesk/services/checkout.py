@@ -163,6 +163,8 @@ class CheckoutDraft:
     payments: tuple[PaymentInput, ...] = ()
     redemptions: tuple[RedemptionInput, ...] = ()
     draft_id: str = field(default_factory=new_draft_id)
+    sales_mode: str = "counter"  # counter | invoice_mail (a WESS invoice mail recorded by frontdesk.invoices)
+    outlet_code: str = ""  # empty: this counter's outlet; invoice mail names the outlet on the receipt
 
 
 # --- what comes back -------------------------------------------------------------------------------------------
@@ -370,6 +372,7 @@ class CheckoutService:
             errors["member"] = f"{profile.name}'s membership is inactive: the sale cannot earn or redeem"
 
         receipt_no = (draft.receipt_no or "").strip()
+        outlet_code = draft.outlet_code or self.settings.outlet_code
         earlier = None
         if not receipt_no:
             errors["receipt_no"] = "Enter the WESS receipt number"
@@ -377,7 +380,7 @@ class CheckoutService:
             errors["receipt_no"] = "A receipt number is letters and digits (up to 64), as printed by WESS"
         else:
             row = session.scalar(select(Sale).where(
-                Sale.kind == "sale", Sale.outlet_code == self.settings.outlet_code, Sale.receipt_no == receipt_no))
+                Sale.kind == "sale", Sale.outlet_code == outlet_code, Sale.receipt_no == receipt_no))
             if row is not None:
                 earlier = _summary(session, row)
                 errors["receipt_no"] = f"Receipt {receipt_no} is already recorded: {earlier.describe(self.settings)}"
@@ -450,7 +453,7 @@ class CheckoutService:
         preview = None
         total = None
         if lines is not None and occurred_at is not None:
-            sale_draft = SaleDraft(outlet=self.settings.outlet_code, sales_mode="counter", occurred_at=occurred_at,
+            sale_draft = SaleDraft(outlet=outlet_code, sales_mode=draft.sales_mode, occurred_at=occurred_at,
                                    currency=currency, lines=tuple(lines), tips=zero, bill_discount=discount_total)
             problems = validate_sale(sale_draft, currency)
             for problem in problems:
@@ -655,8 +658,10 @@ class CheckoutService:
         discount = sum((line.discount for line in lines), zero) + quote.discount_total
         earn_lines = {earn.line_index: earn for earn in quote.preview.lines}
 
-        sale = Sale(kind="sale", receipt_no=draft.receipt_no.strip(), outlet_code=self.settings.outlet_code,
-                    counter_id=self.settings.counter_id, sales_mode="counter", staff_id=staff.id, member_id=member.id,
+        sale = Sale(kind="sale", receipt_no=draft.receipt_no.strip(),
+                    outlet_code=draft.outlet_code or self.settings.outlet_code,
+                    counter_id=self.settings.counter_id, sales_mode=draft.sales_mode, staff_id=staff.id,
+                    member_id=member.id,
                     occurred_at=occurred_at, currency=currency, subtotal_minor=subtotal.minor, tax_minor=tax.minor,
                     service_charge_minor=service.minor, discount_minor=discount.minor, total_minor=quote.total.minor,
                     points_earned=quote.points_earned, points_redeemed=quote.points_redeemed, status="pending",
@@ -686,7 +691,7 @@ class CheckoutService:
 
         def ledger(kind: str, points: int, reason: str) -> None:
             session.add(LedgerEntry(member_id=member.id, sale_id=sale.id, kind=kind, points=points, reason=reason,
-                                    staff_id=staff.id, outlet_code=self.settings.outlet_code,
+                                    staff_id=staff.id, outlet_code=sale.outlet_code,
                                     occurred_at=occurred_at, status="pending"))
 
         if quote.points_earned:
