@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_self_test_command(sub, _add_common)
     add_config_command(sub, _add_common)
+    from frontdesk.invoices.cli import add_invoices_command
+
+    add_invoices_command(sub, _add_common)
     return parser
 
 
@@ -164,6 +167,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_invoices(args: argparse.Namespace) -> int:
+    from frontdesk.invoices.cli import cmd_invoices as run
+
+    return run(args)
+
+
 COMMANDS = {
     "demo-data": cmd_demo_data,
     "search": cmd_search,
@@ -173,6 +182,7 @@ COMMANDS = {
     "scan-image": cmd_scan_image,
     "cameras": cmd_cameras,
     "config": cmd_config,
+    "invoices": cmd_invoices,
 }
 
 
