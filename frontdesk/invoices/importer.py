@@ -170,20 +170,39 @@ class InvoiceImporter:
     # --- step 1: record the mail -----------------------------------------------------------------------------
     def _process(self, content: MailContent, raw: bytes, origin: Origin, code: str = "") -> Outcome:
         fingerprint = content.fingerprint()
+        seen = self._seen_before(content, fingerprint, origin)
+        if isinstance(seen, Outcome):
+            return seen
+        if seen is None:
+            with Session(self.engine) as session:
+                outlet_names = self._outlet_names(session)
+            row = self._extract(content, raw, origin, fingerprint, code, outlet_names)
+            try:
+                with Session(self.engine) as session, session.begin():
+                    session.add(row)
+                    session.flush()
+                    seen = row.id
+            except IntegrityError:  # another reader recorded the same mail meanwhile
+                again = self._seen_before(content, fingerprint, origin)
+                if isinstance(again, Outcome) or again is None:
+                    return again or Outcome("duplicate", None, "recorded concurrently", seen_before=True)
+                seen = again
+        return self.decide(seen)
+
+    def _seen_before(self, content: MailContent, fingerprint: str, origin: Origin) -> Outcome | int | None:
+        """The outcome when this mail was already recorded, the row id when it was recorded but not decided
+        (a crash), None when it is new."""
         with Session(self.engine) as session, session.begin():
             existing = self._find_existing(session, content, fingerprint, origin)
-            if existing is not None:
-                same_uid = (origin.uid is not None and existing.uid == origin.uid
-                            and existing.uidvalidity == origin.uidvalidity and existing.mailbox == origin.mailbox)
-                if existing.status == "received":
-                    row_id = existing.id
-                else:
-                    if not same_uid:
-                        existing.seen_count += 1
-                    return _seen(existing, repeat=not same_uid)
-            else:
-                row_id = self._record(session, content, raw, origin, fingerprint, code)
-        return self.decide(row_id)
+            if existing is None:
+                return None
+            if existing.status == "received":
+                return existing.id
+            same_uid = (origin.uid is not None and existing.uid == origin.uid
+                        and existing.uidvalidity == origin.uidvalidity and existing.mailbox == origin.mailbox)
+            if not same_uid:
+                existing.seen_count += 1
+            return _seen(existing, repeat=not same_uid)
 
     def _find_existing(self, session: Session, content: MailContent, fingerprint: str,
                        origin: Origin) -> InboundInvoice | None:
@@ -199,8 +218,8 @@ class InvoiceImporter:
                 return row
         return session.scalar(select(InboundInvoice).where(InboundInvoice.body_sha256 == fingerprint))
 
-    def _record(self, session: Session, content: MailContent, raw: bytes, origin: Origin, fingerprint: str,
-                code: str) -> int:
+    def _extract(self, content: MailContent, raw: bytes, origin: Origin, fingerprint: str, code: str,
+                 outlet_names: dict[str, str]) -> InboundInvoice:
         extracted: dict[str, Any] = {"notes": content.notes, "attachments": content.attachments}
         invoice: Invoice | None = None
         problems: list[Problem] = []
@@ -226,7 +245,7 @@ class InvoiceImporter:
                     problems += check_arithmetic(invoice, profile.gst_rate)
                     problems += check_context(invoice, profile, now=self.clock(),
                                               window_days=self.config.window_days,
-                                              outlet_names=self._outlet_names(session))
+                                              outlet_names=outlet_names)
             except ExtractionFailed as error:
                 extracted["fatal"] = str(error)
                 extracted["fatal_code"] = "parse"
@@ -245,9 +264,7 @@ class InvoiceImporter:
             extracted=extracted, status="received", sender=content.sender[:255], subject=content.subject[:255],
             raw_mail=stored, raw_size=content.size or len(raw),
             **(_summary_columns(invoice) if invoice is not None else {}))
-        session.add(row)
-        session.flush()
-        return row.id
+        return row
 
     def _outlet_names(self, session: Session) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -281,7 +298,8 @@ class InvoiceImporter:
         with Session(self.engine) as session:
             verdict = self._against_earlier(session, invoice_id, invoice)
         if verdict is not None:
-            return verdict
+            status, code, reason, related, sale_id = verdict
+            return self.finish(invoice_id, status, code, reason, related=related, sale_id=sale_id)
         if invoice.is_refund:
             return self._refund(invoice_id, invoice)
         if invoice.outlet_code not in self.config.outlets:
@@ -329,7 +347,8 @@ class InvoiceImporter:
             log.info("invoice %s in review (%s): %s", invoice_id, code, reason[:200])
         return Outcome(status=status, invoice_id=invoice_id, reason=reason, review_code=code, sale_id=sale_id)
 
-    def _against_earlier(self, session: Session, invoice_id: int, invoice: Invoice) -> Outcome | None:
+    def _against_earlier(self, session: Session, invoice_id: int, invoice: Invoice
+                         ) -> tuple[str, str, str, int, int | None] | None:
         """Another copy of the same receipt (same outlet and number, same sign): a reprint, or a conflict."""
         rows = session.scalars(select(InboundInvoice).where(
             InboundInvoice.id != invoice_id, InboundInvoice.outlet_code == invoice.outlet_code,
@@ -346,14 +365,12 @@ class InvoiceImporter:
             same = (earlier.total == invoice.total if "wess-csv" in (earlier.profile, invoice.profile)
                     else earlier.figures() == invoice.figures())  # the CSV export has no GST or payments
             if same:
-                return self.finish(invoice_id, "duplicate", "", f"a copy of invoice #{other.id} ({other.status})",
-                                    related=other.id, sale_id=other.sale_id)
+                return ("duplicate", "", f"a copy of invoice #{other.id} ({other.status})", other.id, other.sale_id)
             if other.review_code == "conflict":
                 continue
             differences = _differences(earlier, invoice)
-            return self.finish(invoice_id, "review", "conflict",
-                                f"receipt {invoice.receipt_no} came before (invoice #{other.id}) with other figures: "
-                                f"{differences}. Nothing was overwritten.", related=other.id)
+            return ("review", "conflict", f"receipt {invoice.receipt_no} came before (invoice #{other.id}) with "
+                    f"other figures: {differences}. Nothing was overwritten.", other.id, None)
         return None
 
     def _counter_sale(self, invoice: Invoice) -> Sale | None:

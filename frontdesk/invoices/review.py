@@ -87,7 +87,7 @@ def mail_text(raw: bytes | None, limit: int = 20000) -> str:
         message = email.message_from_bytes(raw, policy=policy.default)
         head = "\n".join(f"{k}: {' '.join(str(message.get(k, '')).split())}" for k in ("From", "To", "Subject",
                                                                                         "Date", "Message-ID"))
-        body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        body = message.get_body(preferencelist=("html", "plain"))  # type: ignore[attr-defined]
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/html":
             from frontdesk.invoices.extract import html_source
