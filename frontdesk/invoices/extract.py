@@ -79,9 +79,32 @@ def _clean_lines(text: str) -> str:
     return "\n".join(out)[:MAX_TEXT_CHARS]
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+         "p", "li", "td", "th", "tr", "option"}  # void, or often left unclosed in mail HTML
+MAX_HTML_DEPTH = 300
+MAX_HTML_TAGS = 60_000
+
+
+def _guard_html(html: str) -> None:
+    """Refuse HTML no receipt has (thousands of nested levels, a flood of tags) before a parser builds a tree of
+    it: a linear scan, so hostile HTML costs milliseconds, not the parser's time and memory."""
+    depth = 0
+    for count, found in enumerate(_TAG.finditer(html)):
+        if count > MAX_HTML_TAGS:
+            raise ExtractionFailed(f"the HTML has more than {MAX_HTML_TAGS:,} tags: not a receipt")
+        closing, name, self_closing = found.groups()
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth += -1 if closing else 1
+        if depth > MAX_HTML_DEPTH:
+            raise ExtractionFailed(f"the HTML is nested more than {MAX_HTML_DEPTH} levels deep: not a receipt")
+
+
 def html_source(html: str) -> SourceText:
     from bs4 import BeautifulSoup
 
+    _guard_html(html)
     try:
         soup = BeautifulSoup(html, "lxml")
         for tag in soup(["script", "style", "noscript", "template", "iframe", "object"]):

@@ -233,7 +233,8 @@ class InvoiceImporter:
                 profile, reasons = choose_profile(self.profiles, content, sources)
                 extracted["profiles_tried"] = reasons
                 if profile is None:
-                    extracted["fatal"] = "no layout profile fits this mail: " + "; ".join(
+                    noted = f" ({'; '.join(content.notes)})" if content.notes else ""
+                    extracted["fatal"] = f"no layout profile fits this mail{noted}: " + "; ".join(
                         f"{name}: {why}" for name, why in reasons.items())
                     extracted["fatal_code"] = "no_profile"
                 else:

@@ -43,6 +43,7 @@ class MailContent:
             digest.update(b"\x00")
         for _name, data in self.pdfs:
             digest.update(hashlib.sha256(data).digest())
+        digest.update("|".join(self.attachments).encode("utf-8", "replace"))  # the same note, other files
         if not (self.html or self.text or self.pdfs):
             digest.update(f"{self.message_id}|{self.subject}|{self.size}".encode())
         return digest.hexdigest()
