@@ -51,7 +51,7 @@ def engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def config() -> InvoiceSettings:
-    return InvoiceSettings(outlets=("TAMPINES",), window_days=35)
+    return InvoiceSettings(outlets=("TAMPINES",), window_days=35, default_staff="S01")
 
 
 @pytest.fixture

@@ -300,3 +300,22 @@ def test_draft_carries_lines_tax_and_service_charge_that_add_up(invoices, member
                                        tax="9.40", service_charge="9.50", discount="5.01") or draft.lines[1].quantity == "1"
     assert draft.payments == (PaymentInput("cash", "227.80", "Cash"),)
     assert draft.sales_mode == "invoice_mail" and draft.outlet_code == "TAMPINES"
+
+
+def test_staff_nobody_knows_goes_to_review_without_a_default(engine, settings, members):
+    from frontdesk.invoices.service import build_invoice_services
+    from frontdesk.invoices.settings import InvoiceSettings
+
+    services = build_invoice_services(engine, settings, config=InvoiceSettings(outlets=("TAMPINES",)))
+    try:
+        receipt = receipt_for(members[0], 28)
+        for line in receipt.lines:
+            line.staff = "Zed (Assist)"
+        receipt.staff = "Zed"
+        outcome = services.importer.process_mail(to_eml(receipt, "html"), FOLDER)
+        assert (outcome.status, outcome.review_code) == ("review", "staff")
+        assert "Zed" in outcome.reason
+        done = services.review.link(outcome.invoice_id, member_id(settings.database_path, members[0][0]), staff_id=2)
+        assert done.status == "queued"
+    finally:
+        services.close()
