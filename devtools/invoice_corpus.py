@@ -133,7 +133,7 @@ def make_receipt(rng: random.Random, number: int, *, when: datetime | None = Non
 
 def refund_of(original: Receipt, amount: Decimal, number: int) -> Receipt:
     line = Line("RFD", f"Refund: {original.lines[0].name}", "S", 1, -amount, Decimal(0), original.staff)
-    receipt = Receipt(receipt_no=f"R{number:06d}-2", when=original.when + timedelta(hours=2), outlet=original.outlet,
+    receipt = Receipt(receipt_no=f"R{number:06d}-2", when=original.when + timedelta(minutes=5), outlet=original.outlet,
                       customer_code=original.customer_code, customer_name=original.customer_name,
                       mobile=original.mobile, email=original.email, lines=[line], inclusive=True,
                       refund_of=original.receipt_no)

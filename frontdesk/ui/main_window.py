@@ -356,6 +356,9 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
+        # WESS invoice mail (issue 14): receipts that named no member, and the managers' review list.
+        QShortcut(QKeySequence("F7"), self, activated=self.open_receipts_waiting)
+        QShortcut(QKeySequence("Ctrl+Shift+R"), self, activated=self.open_invoice_review)
         self.member_panel.new_sale_requested.connect(self.open_checkout)
         self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
@@ -466,6 +469,50 @@ class MainWindow(QMainWindow):
                                 member_id=member_id, signed_in=self.staff, parent=self)
             dialog.finished.connect(self._dialog_closed)
             self.void_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    def invoice_services(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "_invoice_services", None) is None:
+            from frontdesk.invoices.service import build_invoice_services
+
+            assert self.counter is not None
+            self._invoice_services = build_invoice_services(self.counter.checkout.engine, self.settings,
+                                                            checkout=self.counter.checkout)
+        return self._invoice_services
+
+    def open_receipts_waiting(self) -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.invoices.receipts_waiting import ReceiptsWaitingDialog
+
+            view = self.current_view if self.stack.currentWidget() is self.member_panel else None
+            dialog = ReceiptsWaitingDialog(self.settings, self.invoice_services(), self.runner,
+                                           member_id=view.profile.id if view else None,
+                                           member_name=view.profile.name if view else "",
+                                           staff_id=self.staff.id if self.staff else None, parent=self)
+            dialog.finished.connect(self._dialog_closed)
+            self.invoice_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    def open_invoice_review(self) -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.invoices.review_dialog import ReviewDialog
+
+            dialog = ReviewDialog(self.settings, self.invoice_services(), self.runner, signed_in=self.staff,
+                                  parent=self)
+            dialog.finished.connect(self._dialog_closed)
+            self.invoice_dialog = dialog
             dialog.open()
             self.dialog_opened.emit(dialog)
 
