@@ -298,7 +298,7 @@ def check_arithmetic(invoice: Invoice, gst_rate: Decimal) -> list[Problem]:
             gst_expected = _cents((subtotal - invoice.discount + invoice.service_charge) * gst_rate)
         if abs(gst_expected - invoice.gst) > tolerance:
             mode = "included" if invoice.gst_inclusive else "on top"
-            problems.append(Problem("gst", f"GST {gst_rate * 100:g}% {mode} should be {gst_expected}, the receipt "
+            problems.append(Problem("gst", f"GST {(gst_rate * 100).normalize():f}% {mode} should be {gst_expected}, the receipt "
                                            f"says {invoice.gst}", "gst"))
     if invoice.payments:
         paid = sum((p.amount for p in invoice.payments), zero)

@@ -48,7 +48,7 @@ def _when(moment: datetime | None, settings: Settings) -> str:
     return moment.astimezone(settings.zone).strftime("%d %b %H:%M") if moment else ""
 
 
-def extracted_summary(detail: ReviewDetail) -> str:
+def extracted_summary(detail: ReviewDetail, settings: Settings) -> str:
     """What was read from the mail, in the words a manager checks against the receipt."""
     invoice = detail.extracted.get("invoice")
     lines: list[str] = []
@@ -62,6 +62,8 @@ def extracted_summary(detail: ReviewDetail) -> str:
                            ("gst", "GST"), ("rounding", "Rounding"), ("total", "Total"), ("change", "Change"),
                            ("refund_of", "Refund of")):
             value = invoice.get(key)
+            if key == "occurred_at" and value:
+                value = datetime.fromisoformat(value).astimezone(settings.zone).strftime("%d %b %Y %H:%M")
             if value not in (None, "", "0", "0.00"):
                 lines.append(f"{label:<15} {value}")
         if invoice.get("gst_inclusive"):
@@ -147,6 +149,7 @@ class ReviewDialog(QDialog):
         side.addWidget(views, 1)
 
         fixes = QFormLayout()
+        self.fix_form = fixes
         self.fix_receipt = QLineEdit()
         self.fix_receipt.setPlaceholderText("as printed")
         self.fix_outlet = QLineEdit()
@@ -245,7 +248,7 @@ class ReviewDialog(QDialog):
         for row, item in enumerate(items):
             cells = (_when(item.received_at, self.settings), item.receipt_no or "—",
                      item.total.display() if item.total else "—", item.customer or "—",
-                     f"{item.label}: {item.reason}")
+                     item.label[:1].upper() + item.label[1:])
             for column, text in enumerate(cells):
                 cell = QTableWidgetItem(text[:160])
                 cell.setToolTip(item.reason)
@@ -270,7 +273,8 @@ class ReviewDialog(QDialog):
             f"from mail), {result.synced} confirmed by the server. "
             f"<span style='color:#c62828'><b>{len(result.blockers)} blocker(s)</b></span>, "
             f"{len(result.warnings)} warning(s).")
-        self.tabs.setTabText(1, f"Reconciliation ({len(result.blockers)} blockers)")
+        count = len(result.blockers)
+        self.tabs.setTabText(1, f"Reconciliation: {count} blocker{'' if count == 1 else 's'}")
         self.recon_table.setRowCount(len(result.items))
         for row, item in enumerate(result.items):
             cells = ("Blocker" if item.severity == "blocker" else "Warning", item.receipt_no,
@@ -295,8 +299,8 @@ class ReviewDialog(QDialog):
     def _show_detail(self, detail: ReviewDetail) -> None:
         self.current = detail
         item = detail.item
-        self.reason.setText(f"<b>{item.label.capitalize()}</b> — {item.reason}")
-        self.extracted_view.setPlainText(extracted_summary(detail))
+        self.reason.setText(f"<b>{item.label[:1].upper() + item.label[1:]}</b> — {item.reason}")
+        self.extracted_view.setPlainText(extracted_summary(detail, self.settings))
         self.mail_view.setPlainText(detail.mail_text)
         invoice = detail.extracted.get("invoice") or {}
         self.fix_receipt.setText(invoice.get("receipt_no", ""))
@@ -322,8 +326,14 @@ class ReviewDialog(QDialog):
         self.accept_button.setText("Keep the counter sale" if code == "counter_mismatch" else "Fix and accept")
         self.refund_button.setVisible(code == "refund")
         self.discard_button.setEnabled(detail is not None)
+        fixable = readable and code not in ("refund", "counter_mismatch")
         for edit in (self.fix_receipt, self.fix_outlet, self.fix_total, self.fix_mobile, self.accept_figures):
-            edit.setEnabled(readable and code not in ("refund", "counter_mismatch"))
+            edit.setEnabled(fixable)
+            label = self.fix_form.labelForField(edit)
+            for widget in (edit, label):
+                if widget is not None:
+                    widget.setVisible(fixable)
+        self.accept_button.setVisible(readable and code != "refund")
 
     # --- deciding --------------------------------------------------------------------------------------------
     def _fixes(self) -> dict[str, str]:
