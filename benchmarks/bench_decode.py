@@ -3,7 +3,7 @@
     python benchmarks/bench_decode.py                 # 40 frames per category, every decoder
     python benchmarks/bench_decode.py --per-category 10 --skip-opencv --check
 
-The frames come from frontdesk.scan.testcorpus (synthetic, deterministic: same seed, same frames). A decode counts
+The frames come from devtools.scan_corpus (synthetic, deterministic: same seed, same frames). A decode counts
 only if the expected text was read; any other text read is a false positive. Times are wall-clock per frame,
 including the BGR -> grey conversion, on whatever machine runs this. `--check` exits 1 if the shipped decoder misses
 the target (median <= 10 ms) or reads anything false.
@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from frontdesk.scan.decoders import (CombinedDecoder, Decoder, OpenCVDecoder, PyzbarDecoder,  # noqa: E402
-                                     ZxingDecoder)
-from frontdesk.scan.testcorpus import CATEGORIES, CorpusFrame, iter_corpus  # noqa: E402
+from devtools.scan_corpus import CATEGORIES, CorpusFrame, iter_corpus  # noqa: E402
+from frontdesk.scan.decoders import CombinedDecoder, Decoder, OpenCVDecoder, PyzbarDecoder, ZxingDecoder  # noqa: E402
 
 TARGET_MEDIAN_MS = 10.0
 

@@ -39,7 +39,7 @@ SERVICES = [("Ladies Cut & Blow", "SVC-CUT-L", "Hair", 6800), ("Scalp Spa", "SVC
 
 def start_server(db: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sync.server", "--port", "0", "--db", str(db), "--api-key", API_KEY],
+        [sys.executable, "-m", "devtools.loyalty_server", "--port", "0", "--db", str(db), "--api-key", API_KEY],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     url = process.stdout.readline().strip()

@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from frontdesk.app import build_window
+    from devtools.scan_corpus import make_frame
+    from frontdesk.app.wiring import build_window
     from frontdesk.config import Settings
     from frontdesk.demo.generator import build_demo_database
     from frontdesk.scan.codes import ScanCodeRules, sign_member_card
     from frontdesk.scan.frames import ArraySource
-    from frontdesk.scan.testcorpus import make_frame
     from frontdesk.ui.scanner_view import ScanEvent, ScannerPanel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

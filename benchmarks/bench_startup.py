@@ -21,7 +21,8 @@ t0 = time.perf_counter()
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from argparse import Namespace
 from PySide6.QtWidgets import QApplication
-from frontdesk.app import build_window, prepare_database, resolve_settings
+from frontdesk.app.main import prepare_database, resolve_settings
+from frontdesk.app.wiring import build_window
 app = QApplication([])
 settings = resolve_settings(Namespace(db=sys.argv[1], config=None, demo=False))
 prepare_database(settings)

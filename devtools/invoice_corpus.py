@@ -6,7 +6,6 @@ service charge and GST on top). The arithmetic of every receipt is exact; `broke
 """
 from __future__ import annotations
 
-import io
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -124,7 +123,7 @@ def make_receipt(rng: random.Random, number: int, *, when: datetime | None = Non
         receipt.lines.append(Line("PKG-SPA-10", 'Scalp Spa (Pkg "Scalp Spa x10", 6 left)', "C", 1, Decimal(0),
                                   Decimal(0), "Aisha"))
     if member and rng.random() < 0.5:
-        services = sum((l.amount for l in receipt.lines if l.type == "S"), Decimal(0))
+        services = sum((ln.amount for ln in receipt.lines if ln.type == "S"), Decimal(0))
         receipt.discount = cents(services * Decimal("0.10"))
     if service_charge:
         receipt.service_charge = cents((receipt.subtotal - receipt.discount) * Decimal("0.10"))
@@ -147,9 +146,9 @@ def _m(value: Decimal) -> str:
 
 def render_html(r: Receipt, *, extra_head: str = "") -> str:
     rows = "".join(
-        f"<tr><td>{l.staff}</td><td>{l.code}</td><td>{l.name}</td><td>{l.type}</td><td>{l.qty}</td>"
-        f"<td>{_m(l.unit)}</td><td>{_m(l.discount) if l.discount else ''}</td><td>{_m(l.amount)}</td></tr>"
-        for l in r.lines)
+        f"<tr><td>{ln.staff}</td><td>{ln.code}</td><td>{ln.name}</td><td>{ln.type}</td><td>{ln.qty}</td>"
+        f"<td>{_m(ln.unit)}</td><td>{_m(ln.discount) if ln.discount else ''}</td><td>{_m(ln.amount)}</td></tr>"
+        for ln in r.lines)
     customer = ""
     if r.customer_code or r.customer_name:
         customer = (f"<tr><td>Customer Code:</td><td>{r.customer_code}</td></tr>"
@@ -201,9 +200,9 @@ def render_text(r: Receipt) -> str:
     if r.refund_of:
         out.append(f"Refund of receipt: {r.refund_of}")
     out.append(f"{'Staff':<16}  {'Item':<44}  {'Qty':>3}  {'Amount':>10}")
-    for l in r.lines:
-        name = l.name if l.type != "P" else f"{l.name} (product)"
-        out.append(f"{l.staff:<16}  {name:<44}  {l.qty:>3}  {_m(l.amount):>10}")
+    for ln in r.lines:
+        name = ln.name if ln.type != "P" else f"{ln.name} (product)"
+        out.append(f"{ln.staff:<16}  {name:<44}  {ln.qty:>3}  {_m(ln.amount):>10}")
     out.append(f"{'':<16}  {'Subtotal':<44}  {'':>3}  {_m(r.subtotal):>10}")
     if r.discount:
         out.append(f"{'':<16}  {'Member 10% off services':<44}  {'':>3}  {'-' + _m(r.discount):>10}")
@@ -238,8 +237,8 @@ def render_pdf(r: Receipt) -> bytes:
     if r.refund_of:
         line(f"Original Invoice: {r.refund_of}")
     line("Code Description Qty Price Amount Therapist")
-    for l in r.lines:
-        line(f"{l.code} {l.name} {l.qty} {_m(l.unit)} {_m(l.amount)} {l.staff}")
+    for ln in r.lines:
+        line(f"{ln.code} {ln.name} {ln.qty} {_m(ln.unit)} {_m(ln.amount)} {ln.staff}")
     line("----")
     line(f"Sub Total {_m(r.subtotal)}")
     if r.discount:

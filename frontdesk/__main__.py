@@ -1,5 +1,5 @@
 import sys
 
-from frontdesk.cli import main
+from frontdesk.app.cli import main
 
 sys.exit(main())

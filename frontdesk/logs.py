@@ -5,13 +5,13 @@
   digits, e-mail addresses their first letter and domain, and API keys, Authorization headers, passwords and PINs
   become ``***``. Masking happens at the handler rather than at each call site because one forgotten call site is
   all it takes to put a customer's phone number into a file IT mails around.
-- Qt's own warnings go into the same log (`install_qt_message_handler`).
+- Qt's own warnings go into the same log (`frontdesk.ui.qt_logging`, installed by the app).
 - `install_crash_handlers` catches what nobody else caught (GUI slots, worker threads, native faults), writes a crash
   report file and tells the user where it is. The process is not ended for a Python exception: whatever the
   receptionist had on screen stays there.
 
-This module does not import Qt widgets; the crash dialog lives in `frontdesk.ui.crash_notice` and is only used when a
-QApplication is running.
+Qt-free, and imported by every layer: it imports only `frontdesk.config`. Who tells the user about a crash is
+injected (`set_crash_notifier`): the app installs the dialog from `frontdesk.ui.crash_notice`.
 """
 from __future__ import annotations
 
@@ -219,34 +219,6 @@ def recent_log_lines() -> list[str]:
     return list(_recent.lines)
 
 
-# --- Qt messages -----------------------------------------------------------------------------------------------
-_qt_handler: Callable[..., None] | None = None
-
-
-def install_qt_message_handler() -> Callable[..., None] | None:
-    """Route qDebug/qWarning/... from Qt into the "qt" logger; returns the handler that was installed before."""
-    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
-
-    levels = {
-        QtMsgType.QtDebugMsg: logging.DEBUG,
-        QtMsgType.QtInfoMsg: logging.INFO,
-        QtMsgType.QtWarningMsg: logging.WARNING,
-        QtMsgType.QtCriticalMsg: logging.ERROR,
-        QtMsgType.QtFatalMsg: logging.CRITICAL,
-    }
-    qt_log = logging.getLogger("qt")
-
-    def handle(kind: Any, context: Any, message: str) -> None:
-        where = f" ({context.file}:{context.line})" if getattr(context, "file", None) else ""
-        category = getattr(context, "category", None)
-        prefix = f"[{category}] " if category and category != "default" else ""
-        qt_log.log(levels.get(kind, logging.WARNING), "%s%s%s", prefix, message, where)
-
-    global _qt_handler
-    _qt_handler = handle  # Qt keeps only a C pointer; the Python function must stay alive
-    return qInstallMessageHandler(handle)
-
-
 # --- crash reports ---------------------------------------------------------------------------------------------
 CrashNotifier = Callable[[Path, str], None]
 
@@ -344,11 +316,7 @@ def write_crash_report(exc_type: type[BaseException], exc: BaseException | None,
 
 
 def _notify_user(report: Path, summary: str) -> None:
-    notifier = _crash_notifier
-    if notifier is None and "PySide6.QtWidgets" in sys.modules:
-        from frontdesk.ui.crash_notice import notify_crash
-
-        notifier = notify_crash
+    notifier = _crash_notifier  # the app installs the dialog (frontdesk.ui.crash_notice) at start-up
     if notifier is not None:
         notifier(report, summary)
 

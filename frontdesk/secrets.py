@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class SecretStoreUnavailable(RuntimeError):
     """No OS keyring on this machine (or it refused); the message tells IT what to do instead."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> Any:
     """The keyring module if a real backend is available, else None."""
     try:
         import keyring
@@ -147,3 +148,12 @@ def set_mailbox_password(account: str, password: str) -> None:
         raise SecretStoreUnavailable(
             f"The OS keyring refused to store the mailbox password ({type(error).__name__}). Set the "
             f"{MAILBOX_ENV_VAR} environment variable instead.") from None
+
+
+def mask_secret(value: str) -> str:
+    """How a secret is shown: never the value, only enough to tell two keys apart."""
+    if not value:
+        return "(not set)"
+    if len(value) >= 12:
+        return f"…{value[-4:]} ({len(value)} characters)"
+    return f"*** ({len(value)} characters)"

@@ -6,7 +6,7 @@ the path would let `frontdesk/secrets.py` shadow the standard library's `secrets
 import multiprocessing
 import sys
 
-from frontdesk.cli import main
+from frontdesk.app.cli import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a frozen Windows app re-executes itself for any multiprocessing child

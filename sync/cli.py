@@ -2,9 +2,8 @@
 
 - `sync_once_main(settings)`: what `frontdesk sync --once` runs: probe, drain the outbox (entries waiting out a
   backoff included), pull the programme and members, print a summary. Exit codes: 0 all delivered, 1 something
-  still waits or needs a manager, 2 not configured, 3 API key refused, 4 server unreachable.
-- `start_demo_server(db_path)`: the reference server on a free 127.0.0.1 port in a background thread, seeded with
-  the same members as the demo counter database; returns (API base URL, API key, stop).
+  still waits or needs a manager, 2 not configured, 3 API key refused, 4 server unreachable, 5 another process
+  is writing the database.
 - `python -m sync.cli drain --db PATH --api-url URL` (key in FRONTDESK_API_KEY): a bare drain process, used by the
   crash test and handy for IT scripts.
 """
@@ -12,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets as token_source
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sync.errors import ApiError, AuthError, summarise
@@ -79,26 +75,6 @@ def sync_once_main(settings: Any, *, out: Any = None) -> int:
         engine.close()
 
 
-def start_demo_server(db_path: str | Path, *, members: int = 300, seed: int = 7,
-                      host: str = "127.0.0.1") -> tuple[str, str, Callable[[], None]]:
-    """The reference server for the demo: (API base URL, API key, stop). Same members/seed as the demo counter."""
-    from sync.server import ReferenceServer, ServerConfig
-
-    api_key = token_source.token_urlsafe(24)
-    server = ReferenceServer(ServerConfig(db_path=str(db_path), api_key=api_key, members=members, seed=seed),
-                             host=host, port=0)
-    url = server.start()
-    stopped = False
-
-    def stop() -> None:
-        nonlocal stopped
-        if not stopped:
-            stopped = True
-            server.stop()
-
-    return url, api_key, stop
-
-
 def main(argv: list[str] | None = None) -> int:
     import logging
 
@@ -125,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     if not api_key:
         print("set FRONTDESK_API_KEY", file=sys.stderr)
         return 2
+    from frontdesk.store.writer import DatabaseBusy, WriterLock
+
+    writer = WriterLock(args.db, "a sync drain process")
+    try:
+        writer.acquire()
+    except DatabaseBusy as busy:
+        print(busy, file=sys.stderr)
+        return 5
     engine = make_engine(args.db)
     client = LoyaltyClient(ApiConfig(base_url=args.api_url, api_key=api_key))
     worker = OutboxWorker(engine, client, options=WorkerOptions(

@@ -70,12 +70,14 @@ class EntryView:
 
 class SyncEngine:
     def __init__(self, db_engine: Engine, client: LoyaltyClient | None, *, region: str = "SG",
-                 currency: str = "SGD", options: EngineOptions | None = None) -> None:
+                 currency: str = "SGD", options: EngineOptions | None = None,
+                 connectivity: Connectivity | None = None) -> None:
         self.db = db_engine
         self.read_db = make_read_engine(db_engine.url.database or "")
         self.client = client
         self.options = options or EngineOptions()
-        self.connectivity = Connectivity(self.options.failures_to_offline)
+        # Shared with the checkout (offline redemptions are capped), so the app makes it before either exists.
+        self.connectivity = connectivity or Connectivity(self.options.failures_to_offline)
         self.worker = (OutboxWorker(db_engine, client, options=self.options.worker, read_engine=self.read_db)
                        if client is not None else None)
         self.puller = Puller(db_engine, client, region=region, currency=currency) if client is not None else None
@@ -284,7 +286,7 @@ def options_from_settings(settings: Any) -> EngineOptions:
 
 
 def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine | None = None,
-                 options: EngineOptions | None = None) -> SyncEngine:
+                 options: EngineOptions | None = None, connectivity: Connectivity | None = None) -> SyncEngine:
     """A `SyncEngine` for `frontdesk.config.Settings`. The key comes from the keyring unless given (demo).
 
     With no `api_url` configured, or no key to be found, the engine still reports the queue but sends nothing.
@@ -304,4 +306,4 @@ def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine
             log.warning("an API URL is configured but no API key was found (keyring entry %r or FRONTDESK_API_KEY);"
                         " sync is off", settings.api_key_name)
     return SyncEngine(db, client, region=settings.phone_region, currency=settings.currency,
-                      options=options or options_from_settings(settings))
+                      options=options or options_from_settings(settings), connectivity=connectivity)

@@ -28,10 +28,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from queue import Empty, SimpleQueue
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update

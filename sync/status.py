@@ -61,6 +61,10 @@ class Connectivity:
         self.auth_problem: str | None = None
         self.latency: float | None = None
 
+    def is_online(self) -> bool:
+        """Cheap and thread-safe: the server answered last time and accepts our key (read inside transactions)."""
+        return self.state == ONLINE and self.auth_problem is None
+
     def record_success(self, latency: float | None = None, at: datetime | None = None) -> bool:
         """Returns True when this success brought the counter back online."""
         with self._lock:

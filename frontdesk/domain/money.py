@@ -12,6 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 2, "BHD": 3, "KWD": 3}
 
 
+CURRENCY_SYMBOLS = {"SGD": "S$", "USD": "US$", "MYR": "RM"}
+
+
 class MoneyError(ValueError):
     """Raised for amounts that cannot be money: letters, NaN, too many decimals, mixed currencies."""
 
@@ -93,7 +96,7 @@ class Money:
 
     def display(self, symbol: str | None = None) -> str:
         sign = "-" if self.amount < 0 else ""
-        prefix = symbol if symbol is not None else {"SGD": "S$", "USD": "US$", "MYR": "RM"}.get(self.currency, self.currency + " ")
+        prefix = symbol if symbol is not None else CURRENCY_SYMBOLS.get(self.currency, self.currency + " ")
         return f"{sign}{prefix}{abs(self.amount):,.{minor_exponent(self.currency)}f}"
 
     def plain(self) -> str:

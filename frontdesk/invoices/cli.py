@@ -46,11 +46,10 @@ def add_invoices_command(sub: Any, add_common: Any) -> None:
     add_common(password)
 
 
-def cmd_invoices(args: argparse.Namespace) -> int:
-    from frontdesk.config_cli import settings_from_args
+def cmd_invoices(args: argparse.Namespace, settings: Any) -> int:
+    """`settings`: the effective configuration, read by the app's command line (file and flags)."""
     from frontdesk.invoices.profiles import ProfileError
 
-    settings = settings_from_args(args)[0]
     try:
         if args.invoices_command == "check":
             return _check(args, settings)

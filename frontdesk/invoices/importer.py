@@ -3,7 +3,7 @@ a sale keyed at the counter), duplicate, reversed (a refund a manager approved) 
 
 Order of work, so that a crash anywhere loses nothing and queues nothing twice:
 1. the mail is written to `inbound_invoices` (status "received") with what was extracted, in its own transaction;
-2. the sale is recorded through `CheckoutService.confirm`, the checkout's single entry point, with a draft id
+2. the sale is recorded through `SalesService.record`, the checkout's single entry point, with a draft id
    derived from the invoice row: confirming it again after a crash replays the sale already written;
 3. the row gets its final status; only then does the caller mark the mail on the server (keyword or MOVE).
 A mail seen again (same UID after a crash, same Message-ID, same normalised body) is recognised in step 1.
@@ -39,14 +39,8 @@ from frontdesk.invoices.validate import (
     check_arithmetic,
     check_context,
 )
+from frontdesk.sales import LineInput, PaymentInput, SaleRefused, SaleRequest, SalesService
 from frontdesk.search import SearchService
-from frontdesk.services.checkout import (
-    CheckoutDraft,
-    CheckoutRefused,
-    CheckoutService,
-    LineInput,
-    PaymentInput,
-)
 from frontdesk.store.models import InboundInvoice, OutboxEntry, Outlet, Sale, Staff
 from frontdesk.store.types import utc_now
 
@@ -117,7 +111,7 @@ class InvoiceImporter:
     """Call from one thread at a time (it keeps a search connection)."""
 
     def __init__(self, engine: Engine, settings: Settings, invoice_settings: InvoiceSettings, profiles: list[Profile],
-                 checkout: CheckoutService, *, clock: Callable[[], datetime] = utc_now) -> None:
+                 checkout: SalesService, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
         self.settings = settings
         self.config = invoice_settings
@@ -323,8 +317,8 @@ class InvoiceImporter:
         if isinstance(draft, str):
             return self.finish(invoice_id, "review", "checkout", draft, member_id=member_id)
         try:
-            confirmed = self.checkout.confirm(draft)
-        except CheckoutRefused as refused:
+            confirmed = self.checkout.record(draft)
+        except SaleRefused as refused:
             reason = "; ".join(f"{k}: {v}" for k, v in refused.quote.errors.items())
             return self.finish(invoice_id, "review", "checkout", reason, member_id=member_id)
         return self.finish(invoice_id, "queued", "", f"{confirmed.points_earned:+,} points",
@@ -499,7 +493,7 @@ def _spread(amount: int, weights: list[int]) -> list[int] | None:
     return shares
 
 
-def draft_from_invoice(invoice: Invoice, *, member_id: int, staff_id: int, draft_id: str) -> CheckoutDraft | str:
+def draft_from_invoice(invoice: Invoice, *, member_id: int, staff_id: int, draft_id: str) -> SaleRequest | str:
     """The checkout draft a receptionist would key for this receipt. Bill discounts, negative lines and cash
     rounding down become line discounts; exclusive GST and service charge (and rounding up) are spread over the
     lines as tax and service charge, in proportion to each line's amount; inclusive GST stays inside the prices as
@@ -566,7 +560,7 @@ def draft_from_invoice(invoice: Invoice, *, member_id: int, staff_id: int, draft
         tenders[index] = (tender, amount - change, printed)
     for tender, amount, printed in tenders:
         payments.append(PaymentInput(method=str(tender), amount=plain(amount), reference=printed[:100]))
-    return CheckoutDraft(member_id=member_id, staff_id=staff_id, receipt_no=invoice.receipt_no,
+    return SaleRequest(member_id=member_id, staff_id=staff_id, receipt_no=invoice.receipt_no,
                          occurred_at=invoice.occurred_at, itemised=True, lines=tuple(lines),
                          payments=tuple(payments), draft_id=draft_id, sales_mode="invoice_mail",
                          outlet_code=invoice.outlet_code)

@@ -143,7 +143,7 @@ def header_only(raw_headers: bytes, size: int) -> MailContent:
     """What is known of a mail too large to fetch: its headers."""
     content = MailContent(size=size)
     try:
-        message: EmailMessage = email.message_from_bytes(raw_headers, policy=policy.default)  # type: ignore
+        message: EmailMessage = email.message_from_bytes(raw_headers, policy=policy.default)
         content.message_id = _header(message, "Message-ID", content.notes).strip("<>")
         content.sender = parseaddr(_header(message, "From", content.notes))[1]
         content.subject = _header(message, "Subject", content.notes)

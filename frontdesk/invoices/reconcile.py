@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.money import Money
-from frontdesk.services.programme import local_day_bounds
+from frontdesk.loyalty.programme import local_day_bounds
 from frontdesk.store.models import InboundInvoice, Sale
 
 BLOCKER = "blocker"
@@ -76,7 +76,7 @@ class Reconciliation:
         data["items"] = [plain({k: getattr(i, k) for k in i.__dataclass_fields__}) for i in self.items]
         data["blockers"] = len(self.blockers)
         data["warnings"] = len(self.warnings)
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 def _names_customer(row: InboundInvoice) -> bool:

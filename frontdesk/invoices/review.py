@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from frontdesk.domain.money import Money
 from frontdesk.invoices.importer import REVIEW_LABELS, Decision, InvoiceImporter, Outcome
 from frontdesk.invoices.validate import Invoice, Problem, check_arithmetic, parse_amount
-from frontdesk.services.checkout import CheckoutService, ReversalRefused
-from frontdesk.services.staff import StaffService
+from frontdesk.sales import ReversalRefused, SalesService
+from frontdesk.staff.service import StaffService
 from frontdesk.store.models import AuditEntry, InboundInvoice, Member
 from frontdesk.store.types import utc_now
 
@@ -87,14 +87,14 @@ def mail_text(raw: bytes | None, limit: int = 20000) -> str:
         message = email.message_from_bytes(raw, policy=policy.default)
         head = "\n".join(f"{k}: {' '.join(str(message.get(k, '')).split())}" for k in ("From", "To", "Subject",
                                                                                         "Date", "Message-ID"))
-        body = message.get_body(preferencelist=("html", "plain"))  # type: ignore[attr-defined]
+        body = message.get_body(preferencelist=("html", "plain"))
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_type() == "text/html":
             from frontdesk.invoices.extract import html_source
 
             text = html_source(text).text
         names = [part.get_filename() or part.get_content_type()
-                 for part in message.iter_attachments()]  # type: ignore[attr-defined]
+                 for part in message.iter_attachments()]
         if names:
             text += "\n\nAttachments: " + ", ".join(str(n) for n in names)
         return (head + "\n\n" + text)[:limit]
@@ -103,7 +103,7 @@ def mail_text(raw: bytes | None, limit: int = 20000) -> str:
 
 
 class ReviewService:
-    def __init__(self, engine: Engine, importer: InvoiceImporter, checkout: CheckoutService,
+    def __init__(self, engine: Engine, importer: InvoiceImporter, checkout: SalesService,
                  staff: StaffService) -> None:
         self.engine = engine
         self.importer = importer
@@ -242,8 +242,8 @@ class ReviewService:
         row = self._open_row(invoice_id)
         if row.review_code != "refund" or row.sale_id is None:
             raise ReviewRefused({"invoice": "this mail is not a refund waiting for approval"})
-        invoice = Invoice.from_json(row.extracted["invoice"])
-        amount = Money(-(invoice.total or 0), invoice.currency)
+        invoice = Invoice.from_json((row.extracted or {})["invoice"])
+        amount = Money(-(invoice.total or Decimal(0)), invoice.currency)
         original = self.checkout.sale(row.sale_id)
         assert original is not None
         summary = self.checkout.quote_reversal(row.sale_id, void=False, amount=amount.plain())

@@ -96,7 +96,7 @@ class Invoice:
     def figures(self) -> tuple[Any, ...]:
         """What must be identical for two copies to be the same receipt (a reprint), not a conflict."""
         return (self.total, self.subtotal, self.discount, self.service_charge, self.gst, self.rounding,
-                tuple((l.code, l.name.casefold(), l.qty, l.amount) for l in self.lines),
+                tuple((ln.code, ln.name.casefold(), ln.qty, ln.amount) for ln in self.lines),
                 self.occurred_at.replace(second=0, microsecond=0) if self.occurred_at else None,
                 self.customer_code.casefold(), self.customer_mobile)
 
@@ -114,17 +114,17 @@ class Invoice:
                 return [plain(v) for v in value]
             return value
 
-        return plain(data)  # type: ignore[no-any-return]
+        return plain(data)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Invoice:
         def dec(value: Any) -> Decimal | None:
             return Decimal(value) if value is not None else None
 
-        lines = [InvoiceLine(name=l["name"], amount=Decimal(l["amount"]), code=l["code"], kind=l["kind"],
-                             category=l["category"], staff=l["staff"], qty=int(l["qty"]),
-                             unit_price=dec(l["unit_price"]), discount=Decimal(l["discount"]))
-                 for l in data.get("lines", [])]
+        lines = [InvoiceLine(name=ln["name"], amount=Decimal(ln["amount"]), code=ln["code"], kind=ln["kind"],
+                             category=ln["category"], staff=ln["staff"], qty=int(ln["qty"]),
+                             unit_price=dec(ln["unit_price"]), discount=Decimal(ln["discount"]))
+                 for ln in data.get("lines", [])]
         payments = [InvoicePayment(p["printed"], p["tender"], Decimal(p["amount"])) for p in data.get("payments", [])]
         occurred = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else None
         simple = {k: data[k] for k in ("profile", "currency", "receipt_no", "outlet_printed", "outlet_code", "staff",
@@ -290,7 +290,7 @@ def check_arithmetic(invoice: Invoice, gst_rate: Decimal) -> list[Problem]:
     if expected != invoice.total:
         problems.append(Problem("total", f"subtotal − discount + service charge{'' if invoice.gst_inclusive else ' + GST'}"
                                          f" + rounding = {expected}, the receipt says {invoice.total}", "arithmetic"))
-    tolerance = CENT * max(1, len([l for l in invoice.lines if l.amount]))
+    tolerance = CENT * max(1, len([ln for ln in invoice.lines if ln.amount]))
     if invoice.gst or gst_rate:
         if invoice.gst_inclusive:
             gst_expected = _cents((invoice.total - invoice.rounding) * gst_rate / (1 + gst_rate))

@@ -1,6 +1,7 @@
 """QR scanning without Qt: frame sources, decoders, what a code means, member cards, the scan CLI.
 
-The Qt worker and widgets live in frontdesk/ui/scanner_view.py and frontdesk/ui/member_card_dialog.py.
+The Qt worker and widgets live in frontdesk/ui/scanner_view.py and frontdesk/ui/member_card_dialog.py. May import
+`frontdesk.domain`; never Qt, `frontdesk.ui` or `frontdesk.app`. The synthetic test corpus is `devtools.scan_corpus`.
 """
 import os
 

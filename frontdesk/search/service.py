@@ -83,7 +83,7 @@ class SearchService:
         if self._raw is None:
             pooled = self._engine.raw_connection()
             self._pooled = pooled
-            self._raw = pooled.driver_connection  # type: ignore[assignment]
+            self._raw = pooled.driver_connection
         return self._raw.cursor()  # type: ignore[union-attr]
 
     def close(self) -> None:

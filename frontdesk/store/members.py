@@ -1,6 +1,7 @@
 """Reading and writing members in the local cache."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -81,7 +82,7 @@ def column_values(fields: MemberFields, region: str) -> dict[str, Any]:
     }
 
 
-def add_member(session: Session, fields: MemberFields, region: str, codes: list[tuple[str, str]] = ()) -> Member:
+def add_member(session: Session, fields: MemberFields, region: str, codes: Sequence[tuple[str, str]] = ()) -> Member:
     member = Member(**column_values(fields, region))
     for code, kind in codes:
         member.codes.append(MemberCode(code=code, kind=kind))

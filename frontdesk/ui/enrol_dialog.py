@@ -22,11 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.config import Settings
+from frontdesk.counter import CounterServices
 from frontdesk.domain import phone as phones
-from frontdesk.services.checkout import CounterServices
-from frontdesk.services.enrolment import EnrolledMember, EnrolmentCheck, EnrolmentDraft, EnrolmentRefused
-from frontdesk.services.staff import StaffInfo
-from frontdesk.ui.checkout_dialog import (
+from frontdesk.members.enrolment import (
+    EnrolledMember,
+    EnrolmentCheck,
+    EnrolmentDraft,
+    EnrolmentRefused,
+)
+from frontdesk.staff.service import StaffInfo
+from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import (
     DIALOG_STYLE,
     FieldError,
     card,
@@ -35,7 +41,6 @@ from frontdesk.ui.checkout_dialog import (
     no_default,
     refusal_as_value,
 )
-from frontdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.config import Settings
+from frontdesk.counter import CounterServices
+from frontdesk.members.lookup import LookupService, MemberView
 from frontdesk.search import SearchResult
-from frontdesk.services.checkout import CounterServices
-from frontdesk.services.lookup import LookupService, MemberView
-from frontdesk.services.staff import StaffInfo
+from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
         self.member_opened.connect(controller.refresh_member)
 
     def is_online(self) -> bool:
-        """Cheap and thread-safe: the last status the sync loop reported (read by the checkout inside its writes)."""
+        """Whether the last status the sync loop reported says the loyalty server answers."""
         status = self.sync.last_status if self.sync is not None else None
         return bool(status is not None and status.online)
 
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
         self._with_staff(lambda: self.open_member(member_id, after=self._show_checkout))
 
     def _show_checkout(self, view: MemberView) -> None:
-        from frontdesk.ui.checkout_dialog import CheckoutDialog
+        from frontdesk.ui.sales.checkout_dialog import CheckoutDialog
 
         assert self.counter is not None
         dialog = CheckoutDialog(self.settings, self.counter, self.runner, view, self.staff, self)
@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
             return
 
         def show() -> None:
-            from frontdesk.ui.void_dialog import VoidDialog
+            from frontdesk.ui.sales.void_dialog import VoidDialog
 
             assert self.counter is not None
             member_id = self.current_view.profile.id if self.current_view is not None else None
@@ -479,8 +479,8 @@ class MainWindow(QMainWindow):
             from frontdesk.invoices.service import build_invoice_services
 
             assert self.counter is not None
-            self._invoice_services = build_invoice_services(self.counter.checkout.engine, self.settings,
-                                                            checkout=self.counter.checkout)
+            self._invoice_services = build_invoice_services(self.counter.sales.engine, self.settings,
+                                                            checkout=self.counter.sales)
         return self._invoice_services
 
     def open_receipts_waiting(self) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services.staff import PinCheck, StaffInfo, StaffService
+from frontdesk.staff.service import PinCheck, StaffInfo, StaffService
 from frontdesk.ui.tasks import TaskRunner
 
 

@@ -13,10 +13,23 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPixmap
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from frontdesk.scan.cards import CARD_SIZE_PX, card_png_bytes, render_card_pdf, render_card_png
+from frontdesk.scan.cards import (
+    CARD_SIZE_PX,
+    card_png_bytes,
+    render_card_pdf,
+    render_card_png,
+)
 
 try:  # QtPrintSupport is part of PySide6-Essentials; guard anyway so a trimmed build still shows and saves cards
     from PySide6.QtPrintSupport import QPrintDialog, QPrinter

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money
-from frontdesk.services.lookup import MemberView
+from frontdesk.members.lookup import MemberView
 
 
 def _label(text: str = "", name: str | None = None, wrap: bool = False) -> QLabel:

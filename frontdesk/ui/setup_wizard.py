@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from frontdesk import config
 from frontdesk.config import ConfigError, Settings
-from frontdesk.config_cli import mask_secret
+from frontdesk.secrets import mask_secret
 from frontdesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)

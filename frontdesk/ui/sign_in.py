@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from frontdesk.services.staff import PinCheck, StaffInfo, StaffService
-from frontdesk.ui.checkout_dialog import FieldError
+from frontdesk.staff.service import PinCheck, StaffInfo, StaffService
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import FieldError
 
 log = logging.getLogger(__name__)
 

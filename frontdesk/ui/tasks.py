@@ -1,7 +1,8 @@
 """Running work off the GUI thread and getting the answer back on it.
 
-Two executors, as in Anki's task manager: one *serial* worker for everything that touches the counter database
-(so our own reads and writes never fight over SQLite's lock) and a small pool for network and camera-free slow work.
+Two executors, as in Anki's task manager: the process's one *serial* database executor
+(`frontdesk.store.writer.DatabaseExecutor`, so our own reads and writes never fight over SQLite's lock; the sync
+engine is handed the same executor) and a small pool for network and camera-free slow work.
 Results and errors come back through a Qt signal, which Qt delivers on the GUI thread because the runner lives
 there. Tests can pass `inline=True` to run tasks synchronously.
 """
@@ -14,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from frontdesk.store.writer import DatabaseExecutor
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
@@ -25,7 +28,7 @@ class TaskRunner(QObject):
     def __init__(self, parent: QObject | None = None, *, inline: bool = False) -> None:
         super().__init__(parent)
         self._inline = inline
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdesk-db")
+        self.db_executor = DatabaseExecutor()
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="frontdesk-io")
         self._finished.connect(self._deliver)
         self._closed = False
@@ -33,13 +36,13 @@ class TaskRunner(QObject):
     def run_db(self, fn: Callable[[], Any], on_done: Callback | None = None,
                on_error: Callback | None = None) -> Future[Any] | None:
         """Run `fn` on the serial database worker; `on_done(result)` / `on_error(exception)` on the GUI thread."""
-        return self._submit(self._db, fn, on_done, on_error)
+        return self._submit(self.db_executor, fn, on_done, on_error)
 
     def run_io(self, fn: Callable[[], Any], on_done: Callback | None = None,
                on_error: Callback | None = None) -> Future[Any] | None:
         return self._submit(self._io, fn, on_done, on_error)
 
-    def _submit(self, pool: ThreadPoolExecutor, fn: Callable[[], Any], on_done: Callback | None,
+    def _submit(self, pool: ThreadPoolExecutor | DatabaseExecutor, fn: Callable[[], Any], on_done: Callback | None,
                 on_error: Callback | None) -> Future[Any] | None:
         if self._closed:
             return None
@@ -82,5 +85,5 @@ class TaskRunner(QObject):
 
     def shutdown(self, wait: bool = True) -> None:
         self._closed = True
-        self._db.shutdown(wait=wait, cancel_futures=True)
+        self.db_executor.shutdown(wait=wait)
         self._io.shutdown(wait=wait, cancel_futures=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from devtools.invoice_corpus import SGT, Line, make_receipt, refund_of, settle, to_eml
 from frontdesk.invoices.importer import Decision, Origin, draft_id_for
 from frontdesk.invoices.sources import import_wess_csv
-from frontdesk.services.checkout import CheckoutDraft, LineInput, PaymentInput
+from frontdesk.sales import LineInput, PaymentInput, SaleRequest
 from tests.invoices.conftest import MANAGER_ID, MANAGER_PIN, member_id, query
 
 FOLDER = Origin(source="folder", mailbox="test")
@@ -97,18 +97,18 @@ def test_receipt_already_keyed_at_the_counter_is_matched_not_recorded_twice(invo
     receipt = receipt_for(members[0], 14)
     who = member_id(db, members[0][0])
     total = receipt.total
-    draft = CheckoutDraft(member_id=who, staff_id=1, receipt_no=receipt.receipt_no, occurred_at=receipt.when,
+    draft = SaleRequest(member_id=who, staff_id=1, receipt_no=receipt.receipt_no, occurred_at=receipt.when,
                           itemised=False, total=str(total), payments=(PaymentInput("card", str(total)),))
-    counter = invoices.checkout.confirm(draft)
+    counter = invoices.checkout.record(draft)
     outcome = invoices.importer.process_mail(to_eml(receipt, "html"), FOLDER)
     assert (outcome.status, outcome.sale_id) == ("matched", counter.sale_id)
     assert query(db, "SELECT count(*) FROM sales WHERE receipt_no = ?", (receipt.receipt_no,))[0][0] == 1
 
     other = receipt_for(members[1], 15)
-    typed = CheckoutDraft(member_id=member_id(db, members[1][0]), staff_id=1, receipt_no=other.receipt_no,
+    typed = SaleRequest(member_id=member_id(db, members[1][0]), staff_id=1, receipt_no=other.receipt_no,
                           occurred_at=other.when, itemised=False, total=str(other.total + 10),
                           payments=(PaymentInput("card", str(other.total + 10)),))
-    invoices.checkout.confirm(typed)
+    invoices.checkout.record(typed)
     flagged = invoices.importer.process_mail(to_eml(other, "text"), FOLDER)
     assert (flagged.status, flagged.review_code) == ("review", "counter_mismatch")
     assert "keyed at the counter" in flagged.reason

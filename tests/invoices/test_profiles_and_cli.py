@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devtools.invoice_corpus import make_receipt, to_eml
-from frontdesk.cli import main
+from frontdesk.app.cli import main
 from frontdesk.invoices.importer import Origin
 from frontdesk.invoices.profiles import ProfileError, load_profiles, parse_profile
 from frontdesk.invoices.service import build_invoice_services
@@ -158,7 +158,7 @@ def test_import_then_review_json_with_the_reconciliation(tmp_path, capsys, membe
     config = write_config(tmp_path, settings.database_path)
     code = main(["invoices", "import", "--config", str(config), "--json", str(folder)])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [l["status"] for l in lines] == ["queued", "queued", "review"] and code == 1
+    assert [ln["status"] for ln in lines] == ["queued", "queued", "review"] and code == 1
     assert main(["invoices", "review", "--config", str(config), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [r["code"] for r in report["review"]] == ["no_member"]

@@ -8,16 +8,16 @@ from decimal import Decimal
 from devtools.invoice_corpus import SGT, make_receipt, to_eml
 from frontdesk.invoices.importer import Origin
 from frontdesk.invoices.reconcile import reconcile_day
-from frontdesk.services.checkout import CheckoutDraft, PaymentInput
+from frontdesk.sales import PaymentInput, SaleRequest
 from tests.invoices.conftest import member_id, query
 
 FOLDER = Origin(source="folder", mailbox="day")
 
 
 def counter_sale(invoices, db, member, receipt_no, total, when):  # type: ignore[no-untyped-def]
-    draft = CheckoutDraft(member_id=member_id(db, member[0]), staff_id=1, receipt_no=receipt_no, occurred_at=when,
+    draft = SaleRequest(member_id=member_id(db, member[0]), staff_id=1, receipt_no=receipt_no, occurred_at=when,
                           itemised=False, total=str(total), payments=(PaymentInput("card", str(total)),))
-    return invoices.checkout.confirm(draft).sale_id
+    return invoices.checkout.record(draft).sale_id
 
 
 def test_reconciliation_lists_missed_points_mismatches_and_unreceipted_counter_sales(invoices, members, settings,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk import cli, config, config_cli
+from frontdesk import config
+from frontdesk.app import cli, config_cli
 from frontdesk.config import ConfigError
 
 

@@ -28,6 +28,15 @@ def logging_to_files():
 
 
 @pytest.fixture
+def crash_dialog(crash_handlers):
+    """The notifier the app installs at start-up (frontdesk.app.main.run_app)."""
+    from frontdesk.ui.crash_notice import notify_crash
+
+    logs.set_crash_notifier(notify_crash)
+    return crash_handlers
+
+
+@pytest.fixture
 def crash_handlers(logging_to_files):
     logs.install_crash_handlers()
     yield config.log_dir()
@@ -110,7 +119,9 @@ def test_log_files_rotate_and_stay_bounded(monkeypatch, logging_to_files):
 def test_qt_messages_go_to_the_log(qapp, caplog):
     from PySide6.QtCore import qInstallMessageHandler, qWarning
 
-    previous = logs.install_qt_message_handler()
+    from frontdesk.ui.qt_logging import install_qt_message_handler
+
+    previous = install_qt_message_handler()
     try:
         with caplog.at_level(logging.WARNING, logger="qt"):
             qWarning("camera frame dropped")
@@ -177,9 +188,16 @@ def test_a_native_crash_is_recorded_and_found_at_the_next_start(tmp_path):
 
 
 @pytest.mark.qt_no_exception_capture
-def test_an_error_in_a_button_slot_shows_a_notice_and_keeps_the_window(qtbot, crash_handlers):
+def test_an_error_in_a_button_slot_shows_a_notice_and_keeps_the_window(qtbot, crash_dialog):
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget
+    from PySide6.QtWidgets import (
+        QApplication,
+        QLineEdit,
+        QMessageBox,
+        QPushButton,
+        QVBoxLayout,
+        QWidget,
+    )
 
     from tests.conftest import save_screenshot
 
@@ -219,7 +237,7 @@ def test_an_error_in_a_button_slot_shows_a_notice_and_keeps_the_window(qtbot, cr
 
 
 @pytest.mark.qt_no_exception_capture
-def test_an_error_in_a_worker_thread_shows_the_notice_on_the_gui_thread(qtbot, crash_handlers):
+def test_an_error_in_a_worker_thread_shows_the_notice_on_the_gui_thread(qtbot, crash_dialog):
     from PySide6.QtWidgets import QApplication
 
     worker = threading.Thread(target=_raise_for, args=("camera thread died",), name="camera")

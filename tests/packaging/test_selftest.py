@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk import config, selftest
+from frontdesk import config
+from frontdesk.app import selftest
 from frontdesk.store.db import current_revision, head_revision
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -108,7 +109,7 @@ def test_the_command_reads_flags_and_saves_a_screenshot(qapp, demo_db, tmp_path,
 
 @pytest.fixture
 def loyalty_server(tmp_path):
-    from sync.server import ReferenceServer, ServerConfig
+    from devtools.loyalty_server.server import ReferenceServer, ServerConfig
 
     server = ReferenceServer(ServerConfig(db_path=str(tmp_path / "server.sqlite"), api_key="ek_selftest_key_42",
                                           members=5))

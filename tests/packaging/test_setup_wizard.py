@@ -180,7 +180,7 @@ def test_a_file_that_cannot_be_written_keeps_the_wizard_open_with_the_reason(qtb
 
 
 def test_test_connection_talks_to_a_real_server(qtbot, wizard, tmp_path):
-    from sync.server import ReferenceServer, ServerConfig
+    from devtools.loyalty_server.server import ReferenceServer, ServerConfig
 
     server = ReferenceServer(ServerConfig(db_path=str(tmp_path / "server.sqlite"), api_key=API_KEY, members=5))
     url = server.start()

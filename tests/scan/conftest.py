@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from frontdesk.scan.testcorpus import CorpusFrame, iter_corpus
+from devtools.scan_corpus import CorpusFrame, iter_corpus
 
 
 @pytest.fixture(scope="session")

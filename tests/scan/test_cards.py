@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.scan.cards import CARD_SIZE_PX, card_image, render_card_pdf, render_card_png
+from devtools.scan_corpus import jpeg_roundtrip
+from frontdesk.scan.cards import (
+    CARD_SIZE_PX,
+    card_image,
+    render_card_pdf,
+    render_card_png,
+)
 from frontdesk.scan.codes import ScanCodeRules, interpret, sign_member_card
 from frontdesk.scan.decoders import CombinedDecoder, PyzbarDecoder, ZxingDecoder
 from frontdesk.scan.frames import read_image
-from frontdesk.scan.testcorpus import jpeg_roundtrip
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "scan"
 

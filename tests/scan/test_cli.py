@@ -9,9 +9,9 @@ from pathlib import Path
 
 import cv2
 
+from devtools.scan_corpus import make_frame
 from frontdesk.scan.cli import cameras_main, scan_image_main
 from frontdesk.scan.codes import ScanCodeRules, sign_member_card
-from frontdesk.scan.testcorpus import make_frame
 
 
 def _lines(out: io.StringIO) -> list[dict]:  # type: ignore[type-arg]

@@ -5,8 +5,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frontdesk.scan.codes import (MAX_CODE_LENGTH, RepeatFilter, ScanCodeRules, check_member_card, interpret,
-                                  sign_member_card, verify_member_card)
+from frontdesk.scan.codes import (
+    MAX_CODE_LENGTH,
+    RepeatFilter,
+    ScanCodeRules,
+    check_member_card,
+    interpret,
+    sign_member_card,
+    verify_member_card,
+)
 
 KEY = b"salon-secret"
 RULES = ScanCodeRules(card_key=KEY)

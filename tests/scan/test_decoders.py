@@ -10,8 +10,22 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from frontdesk.scan.decoders import (CombinedDecoder, Decoder, OpenCVDecoder, PyzbarDecoder, ZxingDecoder, to_grey)
-from frontdesk.scan.testcorpus import CATEGORIES, FRAME_HEIGHT, FRAME_WIDTH, CorpusFrame, make_frame, qr_modules
+from devtools.scan_corpus import (
+    CATEGORIES,
+    FRAME_HEIGHT,
+    FRAME_WIDTH,
+    CorpusFrame,
+    make_frame,
+    qr_modules,
+)
+from frontdesk.scan.decoders import (
+    CombinedDecoder,
+    Decoder,
+    OpenCVDecoder,
+    PyzbarDecoder,
+    ZxingDecoder,
+    to_grey,
+)
 
 
 def _rates(decoder: Decoder, frames: list[CorpusFrame]) -> tuple[dict[str, int], list[str]]:

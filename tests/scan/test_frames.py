@@ -8,8 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from frontdesk.scan.frames import (ArraySource, CameraSource, ImageSequenceSource, SourceStatus, VideoFileSource,
-                                   list_cameras, read_image)
+from frontdesk.scan.frames import (
+    ArraySource,
+    CameraSource,
+    ImageSequenceSource,
+    SourceStatus,
+    VideoFileSource,
+    list_cameras,
+    read_image,
+)
 
 
 def _write_video(path: Path, frames: int, size: tuple[int, int] = (320, 240)) -> Path:

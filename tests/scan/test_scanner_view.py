@@ -15,12 +15,18 @@ pytest.importorskip("PySide6.QtWidgets")
 from PySide6.QtPrintSupport import QPrinter  # noqa: E402
 from PySide6.QtWidgets import QLabel, QPushButton  # noqa: E402
 
+from devtools.scan_corpus import make_frame  # noqa: E402
 from frontdesk.scan.codes import ScanCodeRules, ScannedCode, sign_member_card  # noqa: E402
 from frontdesk.scan.decoders import CombinedDecoder  # noqa: E402
 from frontdesk.scan.frames import CameraSource, ImageSequenceSource  # noqa: E402
-from frontdesk.scan.testcorpus import make_frame  # noqa: E402
 from frontdesk.ui.member_card_dialog import MemberCardDialog  # noqa: E402
-from frontdesk.ui.scanner_view import CAMERA_LOST, NO_CAMERA, READY, ScanEvent, ScannerPanel  # noqa: E402
+from frontdesk.ui.scanner_view import (  # noqa: E402
+    CAMERA_LOST,
+    NO_CAMERA,
+    READY,
+    ScanEvent,
+    ScannerPanel,
+)
 
 SHOTS = Path(tempfile.gettempdir()) / "frontdesk-scan-screens"
 

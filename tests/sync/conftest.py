@@ -46,7 +46,7 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> RunningServer:
-        command = [sys.executable, "-m", "sync.server", "--host", "127.0.0.1", "--port", str(self.port),
+        command = [sys.executable, "-m", "devtools.loyalty_server", "--host", "127.0.0.1", "--port", str(self.port),
                    "--db", str(self.db_path), "--api-key", self.api_key, *self.args]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

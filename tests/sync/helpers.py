@@ -19,7 +19,15 @@ from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money
 from frontdesk.store.db import make_engine
 from frontdesk.store.members import MemberFields, add_member
-from frontdesk.store.models import LedgerEntry, Member, OutboxEntry, Sale, SaleItem, SalePayment, Staff
+from frontdesk.store.models import (
+    LedgerEntry,
+    Member,
+    OutboxEntry,
+    Sale,
+    SaleItem,
+    SalePayment,
+    Staff,
+)
 
 OUTLET = "TAMPINES"
 

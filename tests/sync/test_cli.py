@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from devtools.loyalty_server.demo import start_demo_server
 from frontdesk.config import Settings
-from sync.cli import start_demo_server, sync_once_main
+from sync.cli import sync_once_main
 from tests.sync.conftest import RunningServer, free_port
 from tests.sync.helpers import Line, queue_sale
 

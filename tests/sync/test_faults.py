@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from frontdesk.store.models import Member, OutboxEntry, Sale
 from tests.sync.conftest import RunningServer, drain_until_empty, fast_worker
-from tests.sync.helpers import member_ids, outbox_statuses, queue_adjust, queue_sale, queue_void
+from tests.sync.helpers import (
+    member_ids,
+    outbox_statuses,
+    queue_adjust,
+    queue_sale,
+    queue_void,
+)
 
 FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("latency", {"latency_ms": 15, "latency_jitter_ms": 15}),

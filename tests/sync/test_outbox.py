@@ -10,7 +10,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from frontdesk.store.members import unsynced_points
-from frontdesk.store.models import AuditEntry, LedgerEntry, Member, MemberVoucher, OutboxEntry, Sale
+from frontdesk.store.models import (
+    AuditEntry,
+    LedgerEntry,
+    Member,
+    MemberVoucher,
+    OutboxEntry,
+    Sale,
+)
 from sync.client import ApiConfig, LoyaltyClient
 from sync.outbox import EntryStateError, RetryPolicy, discard_entry, retry_entry
 from tests.sync.conftest import RunningServer, drain_until_empty, fast_worker

@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.programme import programme_from_dict
 from frontdesk.store.members import unsynced_points
-from frontdesk.store.models import Member, MemberCode, MemberVoucher, Outlet, ProgrammeVersion, SyncState, Tier
+from frontdesk.store.models import (
+    Member,
+    MemberCode,
+    MemberVoucher,
+    Outlet,
+    ProgrammeVersion,
+    SyncState,
+    Tier,
+)
 from sync.pull import MEMBERS_HIGH_WATER, Puller
 from tests.sync.conftest import RunningServer, fast_worker
 from tests.sync.helpers import queue_sale

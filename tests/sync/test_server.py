@@ -9,11 +9,18 @@ from decimal import Decimal
 import pytest
 import requests
 
+from devtools.loyalty_server.server import DEFAULT_PROGRAMME
 from frontdesk.demo.generator import generate_members
 from frontdesk.domain.money import Money
-from frontdesk.domain.programme import EarnContext, MemberStanding, SaleDraft, SaleLine, load_programme, preview_earning
+from frontdesk.domain.programme import (
+    EarnContext,
+    MemberStanding,
+    SaleDraft,
+    SaleLine,
+    load_programme,
+    preview_earning,
+)
 from sync.errors import NotFound, ValidationError
-from sync.server import DEFAULT_PROGRAMME
 from tests.sync.conftest import RunningServer
 
 

@@ -9,7 +9,15 @@ from sqlalchemy import Engine
 from sync.client import ApiConfig, LoyaltyClient
 from sync.engine import EngineOptions, SyncEngine
 from sync.outbox import WorkerOptions
-from sync.status import NOT_CONFIGURED, OFFLINE, ONLINE, UNKNOWN, Connectivity, SyncStatus, format_age
+from sync.status import (
+    NOT_CONFIGURED,
+    OFFLINE,
+    ONLINE,
+    UNKNOWN,
+    Connectivity,
+    SyncStatus,
+    format_age,
+)
 from tests.sync.conftest import FAST_RETRY, RunningServer, free_port
 from tests.sync.helpers import queue_sale
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
-from frontdesk.app import build_window, start_demo_server, start_sync
+from frontdesk.app.main import start_demo_server
+from frontdesk.app.wiring import build_window, start_sync
 from frontdesk.config import Settings
 from frontdesk.demo.generator import build_demo_database
-from frontdesk.services.checkout import CheckoutDraft, LineInput, PaymentInput
+from frontdesk.sales import LineInput, PaymentInput, SaleRequest
 from tests.conftest import save_screenshot
 
 
@@ -29,11 +30,11 @@ def test_a_sale_recorded_at_the_demo_counter_reaches_the_demo_server(qtbot, qapp
         with qtbot.waitSignal(window.member_opened, timeout=3000):
             window.open_member(member_id)
         staff_id = window.counter.staff.list_staff()[0].id
-        draft = CheckoutDraft(member_id=member_id, staff_id=staff_id, receipt_no="T-DEMO-1",
+        draft = SaleRequest(member_id=member_id, staff_id=staff_id, receipt_no="T-DEMO-1",
                               lines=(LineInput(name="Ladies Cut & Blow", sku="SVC-CUT-L", category="Hair",
                                                unit_price="68.00"),),
                               payments=(PaymentInput(method="card", amount="68.00"),))
-        confirmed = window.counter.checkout.confirm(draft)
+        confirmed = window.counter.sales.record(draft)
         window._dialog_closed()  # what closing the checkout does: show the sale, wake the sync
 
         def synced() -> bool:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import Qt
 
-from frontdesk.app import build_window
+from frontdesk.app.wiring import build_window
 from frontdesk.config import Settings
 from frontdesk.ui.resources import stylesheet
 from tests.conftest import save_screenshot

@@ -52,7 +52,13 @@ from frontdesk.domain.programme.model import (
     TierBasis,
     TierSettings,
 )
-from frontdesk.domain.programme.reversal import Balances, Refund, Reversal, SaleEffects, reverse_sale
+from frontdesk.domain.programme.reversal import (
+    Balances,
+    Refund,
+    Reversal,
+    SaleEffects,
+    reverse_sale,
+)
 from frontdesk.domain.programme.spending import (
     IssuedVoucher,
     PointsPaymentQuote,
@@ -67,7 +73,13 @@ from frontdesk.domain.programme.spending import (
     quote_stored_value_payment,
     quote_voucher,
 )
-from frontdesk.domain.programme.tenders import Tender, TenderCheck, allocate, check_tenders, split_evenly
+from frontdesk.domain.programme.tenders import (
+    Tender,
+    TenderCheck,
+    allocate,
+    check_tenders,
+    split_evenly,
+)
 from frontdesk.domain.programme.tiers import DowngradeWarning, TierStatus, tier_status
 
 __all__ = [

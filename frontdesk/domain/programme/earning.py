@@ -43,7 +43,13 @@ from frontdesk.domain.programme.arithmetic import (
     round_points,
 )
 from frontdesk.domain.programme.errors import SaleError
-from frontdesk.domain.programme.inputs import EarnContext, MemberStanding, SaleDraft, SaleLine, validate_sale
+from frontdesk.domain.programme.inputs import (
+    EarnContext,
+    MemberStanding,
+    SaleDraft,
+    SaleLine,
+    validate_sale,
+)
 from frontdesk.domain.programme.model import (
     EarnRule,
     Programme,

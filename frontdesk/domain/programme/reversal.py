@@ -29,7 +29,11 @@ from typing import Sequence
 from frontdesk.domain.money import Money, minor_exponent
 from frontdesk.domain.programme.arithmetic import format_points
 from frontdesk.domain.programme.errors import ReversalError
-from frontdesk.domain.programme.spending import PointsPaymentQuote, RewardQuote, StoredValueQuote
+from frontdesk.domain.programme.spending import (
+    PointsPaymentQuote,
+    RewardQuote,
+    StoredValueQuote,
+)
 
 
 @dataclass(frozen=True)

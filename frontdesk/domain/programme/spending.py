@@ -21,9 +21,18 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from frontdesk.domain.money import Money, minor_exponent
-from frontdesk.domain.programme.arithmetic import format_day, format_number, format_points
+from frontdesk.domain.programme.arithmetic import (
+    format_day,
+    format_number,
+    format_points,
+)
 from frontdesk.domain.programme.inputs import MemberStanding
-from frontdesk.domain.programme.model import PointsPaymentSettings, Programme, RewardKind, name_key
+from frontdesk.domain.programme.model import (
+    PointsPaymentSettings,
+    Programme,
+    RewardKind,
+    name_key,
+)
 
 
 class RefusalCode(StrEnum):

@@ -1,8 +1,10 @@
 """Alembic environment for the counter database (run from `frontdesk.store.db.upgrade_database`)."""
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from frontdesk.store.models import Base
 
@@ -15,7 +17,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
         # Batch migrations copy tables; enforced foreign keys would fire mid-copy. The pragma must precede BEGIN.
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -25,12 +27,12 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     # The FTS5 name index and its shadow tables are managed by hand in the migrations, not by the models.
     return not (name or "").startswith("members_fts") and name != "ix_members_member_no"
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       transaction_per_migration=True, include_object=_include_object)
     with context.begin_transaction():

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 from frontdesk.config import Settings
 from frontdesk.invoices.review import ReviewItem, ReviewRefused
 from frontdesk.invoices.service import InvoiceServices
-from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, no_default
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, no_default
 
 COLUMNS = ("Time", "Receipt", "Total", "Name on the receipt")
 

@@ -30,9 +30,9 @@ from frontdesk.config import Settings
 from frontdesk.invoices.reconcile import Reconciliation, reconcile_day
 from frontdesk.invoices.review import ReviewDetail, ReviewItem, ReviewRefused
 from frontdesk.invoices.service import InvoiceServices
-from frontdesk.services.staff import StaffInfo
-from frontdesk.ui.checkout_dialog import DIALOG_STYLE, FieldError, no_default
+from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, no_default
 
 COLUMNS = ("Received", "Receipt", "Total", "Customer", "Why it stopped")
 RECON_COLUMNS = ("", "Receipt", "WESS", "Loyalty", "Server", "What to do")

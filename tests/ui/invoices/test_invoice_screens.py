@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from devtools.invoice_corpus import SGT, Line, make_receipt, refund_of, settle, to_eml
-from frontdesk.app import build_window
+from frontdesk.app.wiring import build_window
 from frontdesk.config import Settings
 from frontdesk.invoices.importer import Origin
 from frontdesk.invoices.service import build_invoice_services

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 09:24:30.872803
 """
-from alembic import op
 import sqlalchemy as sa
-import frontdesk.store.types
+from alembic import op
 
+import frontdesk.store.types
 
 revision = '0001'
 down_revision = None

@@ -7,10 +7,8 @@ Create Date: 2026-11-23
 An outbox entry has no server response until it is delivered, and a mail that could not be parsed has no extraction;
 both columns were NOT NULL in 0001, which forced writers to invent placeholder values.
 """
-from alembic import op
 import sqlalchemy as sa
-import frontdesk.store.types
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

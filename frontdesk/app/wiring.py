@@ -1,0 +1,47 @@
+"""Building a counter window and its services, and starting background sync for it.
+
+The one place that knows how the pieces fit: the database engine, the lookup, the counter services, the task
+runner (which owns the process's database executor) and the sync engine. The "server reachable" flag the checkout
+reads comes from sync's `Connectivity`, made here before either exists, never from a window.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from frontdesk.config import Settings
+
+
+def build_window(settings: Settings):  # type: ignore[no-untyped-def]
+    """The main window with its services, for the app and for tests."""
+    from frontdesk.counter import build_counter_services
+    from frontdesk.members.lookup import LookupService, scan_code_resolver
+    from frontdesk.store import make_engine
+    from frontdesk.ui.main_window import MainWindow
+    from frontdesk.ui.tasks import TaskRunner
+    from sync.engine import options_from_settings
+    from sync.status import Connectivity
+
+    engine = make_engine(settings.database_path)
+    lookup = LookupService(engine, region=settings.phone_region,
+                           code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region))
+    connectivity = Connectivity(options_from_settings(settings).failures_to_offline)
+    # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
+    counter = build_counter_services(engine, settings, lookup.search_service, connectivity=connectivity)
+    lookup.programme = counter.programmes
+    runner = TaskRunner()
+    window = MainWindow(settings, lookup, runner, counter=counter)
+    runner.setParent(window)
+    return window
+
+
+def start_sync(window: Any, settings: Settings, api_key: str | None = None):  # type: ignore[no-untyped-def]
+    """Deliver the outbox and refresh the cache in the background, with the state in the status bar."""
+    from frontdesk.ui.sync_status import SyncController
+    from sync.engine import build_engine
+
+    connectivity = window.counter.connectivity if window.counter is not None else None
+    controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key,
+                                                               connectivity=connectivity), parent=window)
+    window.install_sync(controller)
+    controller.start()
+    return controller
