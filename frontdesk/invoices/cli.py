@@ -5,7 +5,8 @@
 - check FILE.eml [--profile NAME] [--json]: what a profile extracts and why a field failed (writes nothing);
 - review [--json] [--day YYYY-MM-DD]: the mails waiting for a manager and the day's reconciliation;
 - password: store the mailbox password in the OS keyring.
-Exit codes: 0 done, 1 something went to review (import/fetch) or failed (check), 2 usage or configuration.
+Exit codes: 0 done, 1 something went to review (import/fetch) or failed (check), 2 usage or configuration, 5 the
+database is held by another writer (the counter app: it reads the mailbox itself once wired to do so).
 """
 from __future__ import annotations
 
@@ -65,7 +66,16 @@ def _with_database(args: argparse.Namespace, settings: Any) -> int:
     from frontdesk.invoices.service import build_invoice_services
     from frontdesk.store import make_engine
     from frontdesk.store.db import upgrade_database
+    from frontdesk.store.writer import DatabaseBusy, WriterLock
 
+    writer = None
+    if args.invoices_command in ("import", "fetch"):
+        writer = WriterLock(settings.database_path, f"`frontdesk invoices {args.invoices_command}`")
+        try:
+            writer.acquire()
+        except DatabaseBusy as busy:
+            print(busy, file=sys.stderr)
+            return 5
     upgrade_database(settings.database_path)
     engine = make_engine(settings.database_path)
     services = build_invoice_services(engine, settings)
@@ -78,6 +88,8 @@ def _with_database(args: argparse.Namespace, settings: Any) -> int:
     finally:
         services.close()
         engine.dispose()
+        if writer is not None:
+            writer.release()
 
 
 def _print_outcome(label: str, outcome: Any, as_json: bool) -> None:

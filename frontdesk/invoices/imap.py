@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -49,7 +50,10 @@ class WatcherStatus:
 class MailboxWatcher:
     def __init__(self, importer: InvoiceImporter, imap: ImapSettings, password: str, *,
                  ssl_context: ssl.SSLContext | None = None,
-                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+                 on_outcome: Callable[[Outcome], None] | None = None,
+                 db_call: Callable[[Callable[[], Any]], Any] | None = None) -> None:
+        """`db_call` runs database work where the process wants it: in the app, the one database executor
+        (`DatabaseExecutor.call`), so the importer queues behind the counter's own writes; by default inline."""
         if not imap.configured:
             raise MailboxError("no invoice mailbox is configured ([invoices.imap] host and user)")
         self.importer = importer
@@ -58,6 +62,7 @@ class MailboxWatcher:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.on_outcome = on_outcome
         self.status = WatcherStatus()
+        self._db: Callable[[Callable[[], Any]], Any] = db_call or (lambda fn: fn())
         self.mailbox = f"{imap.account}/{imap.folder}"[:255]
 
     # --- connection ------------------------------------------------------------------------------------------
@@ -76,7 +81,7 @@ class MailboxWatcher:
         return client
 
     def run_once(self) -> list[Outcome]:
-        self.importer.resume_unfinished()
+        self._db(self.importer.resume_unfinished)
         client = self.connect()
         try:
             return self.sync(client)
@@ -85,7 +90,7 @@ class MailboxWatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set; reconnects with back-off after network errors."""
-        self.importer.resume_unfinished()
+        self._db(self.importer.resume_unfinished)
         backoff = 1.0
         while not stop.is_set():
             client = None
@@ -144,7 +149,7 @@ class MailboxWatcher:
         mark = imap.mark
         if mark == "keyword" and b"\\*" not in permanent:
             mark = "move"  # the server keeps no keywords of ours: move processed mail out instead
-        self._check_uidvalidity(uidvalidity)
+        self._db(lambda: self._check_uidvalidity(uidvalidity))
         if mark == "keyword":
             uids = client.search(["NOT", "KEYWORD", imap.done_keyword])
         else:
@@ -159,7 +164,7 @@ class MailboxWatcher:
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
             self._mark(client, uid, outcome, mark)
-            self._save_last_uid(uidvalidity, uid)
+            self._db(lambda: self._save_last_uid(uidvalidity, uid))
             outcomes.append(outcome)
             self.status.processed += 1
             self.status.outcomes[outcome.status] = self.status.outcomes.get(outcome.status, 0) + 1
@@ -174,11 +179,12 @@ class MailboxWatcher:
         size = int(sizes[uid].get(b"RFC822.SIZE", 0))
         if size > self.importer.config.max_mail_bytes:
             head = client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]", b"")
-            return self.importer.process_oversized(head, size, origin)
+            return self._db(lambda: self.importer.process_oversized(head, size, origin))
         data = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
         if data is None:
             return None
-        return self.importer.process_mail(data.get(b"BODY[]", b""), origin)
+        raw = data.get(b"BODY[]", b"")
+        return self._db(lambda: self.importer.process_mail(raw, origin))
 
     def _mark(self, client: IMAPClient, uid: int, outcome: Outcome, mark: str) -> None:
         if mark == "keyword":

@@ -188,3 +188,14 @@ def test_plain_imap_to_another_host_is_refused(tmp_path, capsys, settings):
                           '\n[invoices.imap]\nhost = "mail.example.com"\nsecurity = "plain"\nuser = "x"\n')
     assert main(["invoices", "fetch", "--once", "--config", str(config)]) == 2
     assert "plain (unencrypted) IMAP" in capsys.readouterr().err
+
+
+def test_import_waits_for_no_one_when_the_counter_holds_the_database(tmp_path, capsys, members, settings):
+    from frontdesk.store.writer import WriterLock
+
+    (tmp_path / "a.eml").write_bytes(to_eml(make_receipt(random.Random(1), 1, member=members[0]), "html"))
+    config = write_config(tmp_path, settings.database_path)
+    with WriterLock(settings.database_path, "the counter app"):
+        assert main(["invoices", "import", "--config", str(config), str(tmp_path / "a.eml")]) == 5
+    assert "counter app" in capsys.readouterr().err
+    assert query(settings.database_path, "SELECT count(*) FROM inbound_invoices")[0][0] == 0
