@@ -150,24 +150,30 @@ class MailboxWatcher:
         if mark == "keyword" and b"\\*" not in permanent:
             mark = "move"  # the server keeps no keywords of ours: move processed mail out instead
         self._db(lambda: self._check_uidvalidity(uidvalidity))
-        if mark == "keyword":
-            uids = client.search(["NOT", "KEYWORD", imap.done_keyword])
-        else:
-            uids = client.search(["ALL"])
-            if imap.processed_folder and not client.folder_exists(imap.processed_folder):
-                client.create_folder(imap.processed_folder)
-        outcomes = []
-        for uid in sorted(uids):
-            outcome = self._one(client, uid, uidvalidity)
-            if outcome is None:
-                continue
-            if self.on_outcome is not None:
-                self.on_outcome(outcome)
-            self._mark(client, uid, outcome, mark)
-            self._db(lambda: self._save_last_uid(uidvalidity, uid))
-            outcomes.append(outcome)
-            self.status.processed += 1
-            self.status.outcomes[outcome.status] = self.status.outcomes.get(outcome.status, 0) + 1
+        if mark == "move" and imap.processed_folder and not client.folder_exists(imap.processed_folder):
+            client.create_folder(imap.processed_folder)
+        outcomes: list[Outcome] = []
+        tried: set[int] = set()
+        # Search again until nothing new is left: mail that arrives while this pass runs is announced in the
+        # responses to our own commands (which IMAPClient does not hand back), not later in IDLE, so it would
+        # otherwise wait for the next poll.
+        while True:
+            found = client.search(["NOT", "KEYWORD", imap.done_keyword] if mark == "keyword" else ["ALL"])
+            uids = sorted(set(found) - tried)
+            if not uids:
+                break
+            for uid in uids:
+                tried.add(uid)
+                outcome = self._one(client, uid, uidvalidity)
+                if outcome is None:
+                    continue
+                if self.on_outcome is not None:
+                    self.on_outcome(outcome)
+                self._mark(client, uid, outcome, mark)
+                self._db(lambda: self._save_last_uid(uidvalidity, uid))
+                outcomes.append(outcome)
+                self.status.processed += 1
+                self.status.outcomes[outcome.status] = self.status.outcomes.get(outcome.status, 0) + 1
         self.status.last_sync = time.time()
         return outcomes
 
