@@ -94,11 +94,20 @@ class Dovecot:
     root: Path
     port: int
     process: subprocess.Popen[bytes]
+    tls_port: int = 0
+
+    def ssl_context(self):  # type: ignore[no-untyped-def]
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.root / "cert.pem"))
+        return context
 
     def client(self):  # type: ignore[no-untyped-def]
         from imapclient import IMAPClient
 
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        if self.tls_port:
+            client.starttls(self.ssl_context())
         client.login(USER, PASSWORD)
         return client
 
@@ -132,7 +141,18 @@ class Dovecot:
                 self.process.wait(5)
 
 
-def start_dovecot(*, idle: bool = True) -> Dovecot:
+def make_certificate(root: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 (the tests trust exactly this one)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed here: no certificate for the TLS tests")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(root / "key.pem"), "-out",
+                    str(root / "cert.pem")], check=True, capture_output=True)
+    os.chmod(root / "key.pem", 0o644)
+    return root / "cert.pem"
+
+
+def start_dovecot(*, idle: bool = True, tls: bool = False) -> Dovecot:
     if DOVECOT is None:
         pytest.skip("dovecot is not installed here (apt-get install dovecot-imapd); .ci/run installs it")
     root = Path(tempfile.mkdtemp(prefix="fd-dovecot-", dir="/tmp"))
@@ -150,12 +170,18 @@ def start_dovecot(*, idle: bool = True) -> Dovecot:
         login_user = internal_user = uid = pwd.getpwuid(os.getuid()).pw_name
     gid = uid
     caps = "" if idle else f"imap_capability = {NO_IDLE_CAPS}\n"
+    ssl_conf, imaps_port, tls_port = "ssl = no", 0, 0
+    if tls:
+        cert = make_certificate(root)
+        tls_port = free_port()
+        ssl_conf = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{root / 'key.pem'}"
+        imaps_port = tls_port
     (root / "dovecot.conf").write_text(f"""protocols = imap
 listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl_conf}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
@@ -177,7 +203,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
   chroot =
 }}
@@ -187,7 +214,7 @@ service anvil {{
 """)
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    server = Dovecot(root, port, process)
+    server = Dovecot(root, port, process, tls_port)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -205,6 +232,14 @@ service anvil {{
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     server = start_dovecot()
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot_tls() -> Iterator[Dovecot]:
+    server = start_dovecot(tls=True)
     yield server
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)

@@ -235,3 +235,21 @@ def test_kill_9_at_random_moments(members, settings, dovecot):
     for receipt in mails:
         assert query(db, "SELECT count(*) FROM sales WHERE receipt_no = ?", (receipt.receipt_no,))[0][0] == 1
     assert len(statuses(db)) == len(mails) and "received" not in statuses(db)
+
+
+def test_tls_and_starttls_with_a_verified_certificate(invoices, members, settings, dovecot_tls):
+    for number, receipt in enumerate(receipts(members, 2)):
+        dovecot_tls.append(to_eml(receipt, "html"))
+    context = dovecot_tls.ssl_context()
+    tls = dovecot_tls.imap(port=dovecot_tls.tls_port, security="tls")
+    first = MailboxWatcher(invoices.importer, tls, PASSWORD, ssl_context=context).run_once()
+    assert [o.status for o in first] == ["queued", "queued"]
+    dovecot_tls.append(to_eml(receipts(members, 1, start=30)[0], "text"))
+    starttls = dovecot_tls.imap(security="starttls")
+    second = MailboxWatcher(invoices.importer, starttls, PASSWORD, ssl_context=context).run_once()
+    assert [o.status for o in second] == ["queued"]
+    # A certificate nobody vouches for is refused, never silently accepted.
+    import ssl
+
+    with pytest.raises(ssl.SSLError):
+        MailboxWatcher(invoices.importer, tls, PASSWORD).run_once()
