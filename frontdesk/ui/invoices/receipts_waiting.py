@@ -124,14 +124,14 @@ class ReceiptsWaitingDialog(QDialog):
     def _attached(self, outcome) -> None:  # type: ignore[no-untyped-def]
         self._busy = False
         if outcome.status == "review":
-            self.error.setText(f"Not recorded: {outcome.reason}")
+            self.error.show_message(f"Not recorded: {outcome.reason}")
         else:
-            self.error.setText("")
+            self.error.show_message("")
         self.attached.emit(outcome)
         self.refresh()
 
     def _failed(self, error: BaseException) -> None:
         self._busy = False
-        self.error.setText("; ".join(error.errors.values()) if isinstance(error, ReviewRefused)
+        self.error.show_message("; ".join(error.errors.values()) if isinstance(error, ReviewRefused)
                            else f"That did not work ({type(error).__name__}); nothing was changed.")
         self.failed.emit(error)

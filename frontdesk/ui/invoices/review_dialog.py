@@ -308,7 +308,7 @@ class ReviewDialog(QDialog):
         self.fix_total.setText(invoice.get("total") or "")
         self.fix_mobile.setText(invoice.get("customer_mobile", ""))
         self.accept_figures.setChecked(False)
-        self.error.setText("")
+        self.error.show_message("")
         self._set_buttons(detail)
         self.detail_shown.emit(detail)
 
@@ -376,18 +376,18 @@ class ReviewDialog(QDialog):
         self.pin.clear()
         self.note.clear()
         if outcome.status == "review":
-            self.error.setText(f"Still in review: {outcome.reason}")
+            self.error.show_message(f"Still in review: {outcome.reason}")
         else:
-            self.error.setText("")
+            self.error.show_message("")
         self.decided.emit(outcome)
         self.refresh()
 
     def _failed(self, error: BaseException) -> None:
         self.pin.clear()
         if isinstance(error, ReviewRefused):
-            self.error.setText("; ".join(error.errors.values()))
+            self.error.show_message("; ".join(error.errors.values()))
         else:
-            self.error.setText(f"That did not work ({type(error).__name__}); nothing was changed.")
+            self.error.show_message(f"That did not work ({type(error).__name__}); nothing was changed.")
         self.refused.emit(error)
 
 

@@ -184,7 +184,7 @@ def test_manager_reviews_accepts_a_misprint_approves_a_refund_and_sees_the_recon
     qtbot.keyClicks(dialog.pin, "1234")
     with qtbot.waitSignal(dialog.refused, timeout=WAIT):
         qtbot.mouseClick(dialog.refund_button, Qt.MouseButton.LeftButton)
-    assert dialog.error.text()
+    assert dialog.error.text() and dialog.error.isVisible()
     save_screenshot(dialog, "invoice-review-refund-wrong-pin")
     qtbot.keyClicks(dialog.pin, "9999")
     with qtbot.waitSignal(dialog.decided, timeout=WAIT) as decided:
