@@ -208,8 +208,14 @@ class InvoiceImporter:
                 return row
         if content.message_id:
             row = session.scalar(select(InboundInvoice).where(InboundInvoice.message_id == content.message_id))
-            if row is not None:
+            if row is not None and row.body_sha256 == fingerprint:
                 return row
+            if row is not None:
+                # Another mail under a Message-ID already seen (a sender reusing IDs): not a resend. It is read
+                # like any new mail and recorded without the Message-ID, which stays the first mail's.
+                content.notes.append(f"its Message-ID was already used by invoice mail #{row.id}; the contents "
+                                     "differ, so it is read as a new mail")
+                content.message_id = ""
         return session.scalar(select(InboundInvoice).where(InboundInvoice.body_sha256 == fingerprint))
 
     def _extract(self, content: MailContent, raw: bytes, origin: Origin, fingerprint: str, code: str,

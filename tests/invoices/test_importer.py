@@ -319,3 +319,15 @@ def test_staff_nobody_knows_goes_to_review_without_a_default(engine, settings, m
         assert done.status == "queued"
     finally:
         services.close()
+
+
+def test_a_reused_message_id_with_other_contents_is_read_as_a_new_mail(invoices, members, settings):
+    one = receipt_for(members[0], 29)
+    two = receipt_for(members[1], 30)
+    first = invoices.importer.process_mail(to_eml(one, "html", message_id="<same@wess.example>"), FOLDER)
+    second = invoices.importer.process_mail(to_eml(two, "html", message_id="<same@wess.example>"), FOLDER)
+    assert (first.status, second.status) == ("queued", "queued")
+    assert first.sale_id != second.sale_id
+    rows = query(settings.database_path, "SELECT message_id, extracted FROM inbound_invoices ORDER BY id")
+    assert rows[0][0] == "same@wess.example" and rows[1][0] is None
+    assert "already used by invoice mail" in rows[1][1]
