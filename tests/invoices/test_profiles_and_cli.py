@@ -199,3 +199,87 @@ def test_import_waits_for_no_one_when_the_counter_holds_the_database(tmp_path, c
         assert main(["invoices", "import", "--config", str(config), str(tmp_path / "a.eml")]) == 5
     assert "counter app" in capsys.readouterr().err
     assert query(settings.database_path, "SELECT count(*) FROM inbound_invoices")[0][0] == 0
+
+
+TABLE_PDF_PROFILE = textwrap.dedent(r'''
+    # A PDF whose items are a ruled table: read with pdfplumber's table finder.
+    name = "pdf-table"
+    source = "pdf"
+    priority = 30
+
+    [match]
+    markers = ["SPA RECEIPT"]
+
+    [fields]
+    receipt_no = 'Receipt:\s*(?P<value>\S+)'
+    date = 'Date:\s*(?P<value>\d{2}/\d{2}/\d{4} \d{2}:\d{2})'
+    outlet = 'Outlet:\s*(?P<value>.+)$'
+    customer_code = 'Member:\s*(?P<value>\S+)'
+    total = 'TOTAL\s+(?P<value>\S+)$'
+    gst = 'GST incl\.\s+(?P<value>\S+)$'
+
+    [lines]
+    header = ["Item", "Qty", "Amount"]
+
+    [lines.columns]
+    name = "Item"
+    qty = "Qty"
+    amount = "Amount"
+
+    [payments]
+    row = '^Paid (?P<method>\w+) (?P<amount>[\d.]+)$'
+
+    [payments.methods]
+    visa = "card"
+
+    [gst]
+    inclusive = 'GST incl'
+
+    [dates]
+    formats = ["%d/%m/%Y %H:%M"]
+''')
+
+
+def table_pdf_mail(code: str, when: str) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    for text in ("SPA RECEIPT", "Receipt: P000777", f"Date: {when}", "Outlet: Tampines Mall", f"Member: {code}"):
+        pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+    with pdf.table(col_widths=(90, 20, 30)) as table:
+        for row in (("Item", "Qty", "Amount"), ("Aroma Massage 60min", "1", "128.00"), ("Body Scrub", "1", "90.00")):
+            cells = table.row()
+            for value in row:
+                cells.cell(value)
+    for text in ("TOTAL 218.00", "GST incl. 18.00", "Paid Visa 218.00"):
+        pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+    msg = EmailMessage()
+    msg["From"] = "spa@wess.example"
+    msg["Subject"] = "Your spa receipt"
+    msg["Message-ID"] = "<table-1@wess.example>"
+    msg.set_content("Receipt attached.")
+    msg.add_attachment(bytes(pdf.output()), maintype="application", subtype="pdf", filename="receipt.pdf")
+    return bytes(msg)
+
+
+def test_a_pdf_table_layout_is_read_through_pdfplumber_tables(engine, settings, members, tmp_path):
+    from datetime import datetime, timedelta
+
+    from devtools.invoice_corpus import SGT
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "pdf-table.toml").write_text(TABLE_PDF_PROFILE, encoding="utf-8")
+    config = InvoiceSettings(outlets=("TAMPINES",), profile_dirs=(folder,), default_staff="S01")
+    services = build_invoice_services(engine, settings, config=config)
+    try:
+        when = (datetime.now(SGT) - timedelta(hours=1)).strftime("%d/%m/%Y %H:%M")
+        outcome = services.importer.process_mail(table_pdf_mail(members[2][0], when), Origin(source="folder"))
+        assert outcome.status == "queued", outcome.reason
+        items = query(settings.database_path, "SELECT name, total_minor FROM sale_items WHERE sale_id = ? ORDER BY "
+                                              "line_no", (outcome.sale_id,))
+        assert items == [("Aroma Massage 60min", 12800), ("Body Scrub", 9000)]
+    finally:
+        services.close()
