@@ -283,3 +283,26 @@ def test_a_pdf_table_layout_is_read_through_pdfplumber_tables(engine, settings, 
         assert items == [("Aroma Massage 60min", 12800), ("Body Scrub", 9000)]
     finally:
         services.close()
+
+
+def test_invoices_config_survives_a_save_and_bad_values_name_the_key():
+    import tomllib
+
+    from frontdesk.config import ConfigError, from_mapping, to_toml
+    from frontdesk.invoices.settings import invoice_settings
+
+    data = {"invoices": {"outlets": ["TAMPINES"], "default_staff": "S01", "window_days": 30,
+                         "imap": {"host": "imap.example.com", "user": "r@salon.example", "security": "starttls",
+                                  "port": 587, "idle": False}}}
+    settings = from_mapping(data)
+    assert tomllib.loads(to_toml(settings))["invoices"] == data["invoices"], "the setup wizard's save keeps it"
+    config = invoice_settings(settings)
+    assert (config.imap.security, config.imap.port, config.imap.idle, config.window_days) == ("starttls", 587,
+                                                                                              False, 30)
+    for bad, key in (({"window_days": 0}, "invoices.window_days"), ({"colour": "red"}, "invoices.colour"),
+                     ({"imap": {"security": "ssl3"}}, "invoices.imap.security"),
+                     ({"imap": {"idle_renew_seconds": 1800}}, "invoices.imap.idle_renew_seconds"),
+                     ({"imap": {"port": "993"}}, "invoices.imap.port")):
+        with pytest.raises(ConfigError) as raised:
+            invoice_settings(from_mapping({"invoices": bad}))
+        assert raised.value.key == key
