@@ -572,5 +572,5 @@ def draft_from_invoice(invoice: Invoice, *, member_id: int, staff_id: int, draft
                          outlet_code=invoice.outlet_code)
 
 
-__all__ = ["Decision", "FINAL", "IntegrityError", "InvoiceImporter", "Origin", "Outcome", "REVIEW_LABELS",
-           "draft_from_invoice", "draft_id_for"]
+__all__ = ["Decision", "FINAL", "InvoiceImporter", "Origin", "Outcome", "REVIEW_LABELS", "draft_from_invoice",
+           "draft_id_for"]
