@@ -218,7 +218,7 @@ def render_text(r: Receipt) -> str:
 def render_pdf(r: Receipt) -> bytes:
     from fpdf import FPDF
 
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))  # A5, in mm
     pdf.add_page()
     pdf.set_font("helvetica", size=9)
 
