@@ -19,6 +19,7 @@ import platformdirs
 APP_NAME = "FrontDesk"
 APP_AUTHOR = "FrontDesk"
 CONFIG_FILE_NAME = "frontdesk.toml"
+DEMO_CARD_KEY = "demo-card-key-change-me"  # published in the source: only for the demo counter
 
 
 class ConfigError(ValueError):
@@ -26,6 +27,31 @@ class ConfigError(ValueError):
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+
+    @property
+    def problems(self) -> list[ConfigError]:
+        """Every problem found (a file is checked whole, so IT fixes all of them in one go)."""
+        return [self]
+
+
+class ConfigErrors(ConfigError):
+    """Several settings are wrong at once; `key`/`problem` are the first, `problems` all of them."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__(errors[0].key, errors[0].problem)
+        self._errors = errors
+        self.args = ("\n".join(f"{e.key}: {e.problem}" for e in errors),)
+
+    @property
+    def problems(self) -> list[ConfigError]:
+        return list(self._errors)
+
+
+def _raise_all(errors: list[ConfigError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def config_dir() -> Path:
@@ -55,6 +81,7 @@ class Settings:
     api_url: str = ""  # empty: no central API configured (offline-only or demo)
     api_key_name: str = "default"  # which keyring entry holds the API key
     verify_tls: bool = True
+    allow_plain_http: bool = False  # IT's explicit override: http:// to a host other than this PC
     outlet_code: str = "BUGIS"
     counter_id: str = "C1"
     phone_region: str = "SG"
@@ -64,7 +91,9 @@ class Settings:
     camera_width: int = 1280
     camera_height: int = 720
     scan_sound: bool = True
-    member_card_key: str = "demo-card-key-change-me"  # HMAC key for our member cards; set per business
+    # HMAC key for our member cards, one per business (the setup wizard makes it). Empty: cards are neither printed
+    # nor read, and a member is found only through the ordinary search. The demo counter uses DEMO_CARD_KEY.
+    member_card_key: str = ""
     programme_file: str = ""  # empty: the programme pulled from the server, else the bundled demo programme
     offline_redeem_allowance_points: int = 2000  # per member, while the server cannot confirm a burn
     sync_interval_seconds: int = 15
@@ -87,6 +116,7 @@ _SECTIONS = {
     "api_url": ("api", "url"),
     "api_key_name": ("api", "key_name"),
     "verify_tls": ("api", "verify_tls"),
+    "allow_plain_http": ("api", "allow_plain_http"),
     "outlet_code": ("counter", "outlet"),
     "counter_id": ("counter", "counter_id"),
     "phone_region": ("counter", "phone_region"),
@@ -103,23 +133,41 @@ _SECTIONS = {
 }
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
 def _validate(settings: Settings) -> Settings:
+    errors: list[ConfigError] = []
     if settings.api_url and not settings.api_url.startswith(("http://", "https://")):
-        raise ConfigError("api.url", "must start with https:// (or http:// for a local test server)")
+        errors.append(ConfigError("api.url", "must start with https:// (or http:// for a local test server)"))
+    elif settings.api_url.startswith("http://") and not is_loopback_url(settings.api_url) \
+            and not settings.allow_plain_http:
+        errors.append(ConfigError("api.url", "must start with https://: plain http:// would send the API key and "
+                                             "members' details unencrypted (only a server on this PC, 127.0.0.1, "
+                                             "may use http://; api.allow_plain_http = true overrides this)"))
     if phonenumbers.country_code_for_region(settings.phone_region) == 0:
-        raise ConfigError("counter.phone_region", f"“{settings.phone_region}” is not a region code like SG or MY")
+        errors.append(ConfigError("counter.phone_region",
+                                  f"“{settings.phone_region}” is not a region code like SG or MY"))
     if len(settings.currency) != 3 or not settings.currency.isalpha():
-        raise ConfigError("counter.currency", "must be a 3-letter ISO code like SGD")
+        errors.append(ConfigError("counter.currency", "must be a 3-letter ISO code like SGD"))
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a folder of zones, not a zone
-        raise ConfigError("counter.timezone", f"“{settings.timezone}” is not a time zone like Asia/Singapore") from None
+        errors.append(ConfigError("counter.timezone", f"“{settings.timezone}” is not a time zone like Asia/Singapore"))
     if not settings.outlet_code.strip():
-        raise ConfigError("counter.outlet", "must not be empty")
+        errors.append(ConfigError("counter.outlet", "must not be empty"))
     if settings.camera_index < 0:
-        raise ConfigError("scanner.camera_index", "must be 0 or more")
+        errors.append(ConfigError("scanner.camera_index", "must be 0 or more"))
     if settings.sync_interval_seconds < 1:
-        raise ConfigError("sync.interval_seconds", "must be at least 1")
+        errors.append(ConfigError("sync.interval_seconds", "must be at least 1"))
+    _raise_all(errors)
     return replace(settings, currency=settings.currency.upper(), phone_region=settings.phone_region.upper())
 
 
@@ -128,35 +176,53 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
     base = base or Settings()
     types = {f.name: f.type for f in fields(Settings)}
     values: dict[str, Any] = {}
+    errors: list[ConfigError] = []
     data = dict(data)
     if "api_paths" in data:
-        values["api_paths"] = _api_paths(data.pop("api_paths"))
+        try:
+            values["api_paths"] = _api_paths(data.pop("api_paths"))
+        except ConfigError as error:
+            errors.append(error)
     if "invoices" in data:  # WESS invoice mail: read and checked by frontdesk.invoices.settings
-        if not isinstance(data["invoices"], dict):
-            raise ConfigError("invoices", "must be a table of settings")
-        values["extra"] = {**base.extra, "invoices": data.pop("invoices")}
+        block = data.pop("invoices")
+        if isinstance(block, dict):
+            values["extra"] = {**base.extra, "invoices": block}
+        else:
+            errors.append(ConfigError("invoices", "must be a table of settings"))
     known_sections = {section for section, _ in _SECTIONS.values()}
     for section in data:
         if section not in known_sections:
-            raise ConfigError(section, "unknown section")
-    for attr, (section, key) in _SECTIONS.items():
+            errors.append(ConfigError(section, "unknown section"))
+    bad_sections: set[str] = set()
+    for section in known_sections:
         block = data.get(section, {})
         if not isinstance(block, dict):
-            raise ConfigError(section, "must be a table of settings")
-        unknown = set(block) - {k for s, k in _SECTIONS.values() if s == section}
-        if unknown:
-            raise ConfigError(f"{section}.{sorted(unknown)[0]}", "unknown setting")
+            errors.append(ConfigError(section, "must be a table of settings"))
+            bad_sections.add(section)
+            continue
+        for unknown in sorted(set(block) - {k for s, k in _SECTIONS.values() if s == section}):
+            errors.append(ConfigError(f"{section}.{unknown}", "unknown setting"))
+    for attr, (section, key) in _SECTIONS.items():
+        if section in bad_sections:
+            continue
+        block = data.get(section, {})
         if key not in block:
             continue
         value = block[key]
         expected = types[attr]
         if expected == "bool" and not isinstance(value, bool):
-            raise ConfigError(f"{section}.{key}", "must be true or false")
-        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ConfigError(f"{section}.{key}", "must be a whole number")
-        if expected == "str" and not isinstance(value, str):
-            raise ConfigError(f"{section}.{key}", "must be text in quotes")
-        values[attr] = value
+            errors.append(ConfigError(f"{section}.{key}", "must be true or false"))
+        elif expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            errors.append(ConfigError(f"{section}.{key}", "must be a whole number"))
+        elif expected == "str" and not isinstance(value, str):
+            errors.append(ConfigError(f"{section}.{key}", "must be text in quotes"))
+        else:
+            values[attr] = value
+    try:
+        _validate(replace(base, **values))
+    except ConfigError as error:
+        errors.extend(error.problems)
+    _raise_all(errors)
     return _validate(replace(base, **values))
 
 
@@ -164,10 +230,14 @@ def _api_paths(block: Any) -> dict[str, str]:
     if not isinstance(block, dict):
         raise ConfigError("api_paths", "must be a table of endpoint = \"path\"")
     paths: dict[str, str] = {}
+    errors: list[ConfigError] = []
     for endpoint, path in block.items():
         if not isinstance(path, str) or not path.strip() or "://" in path or " " in path.strip():
-            raise ConfigError(f"api_paths.{endpoint}", "must be a path relative to api.url, like \"integration/redeem\"")
+            errors.append(ConfigError(f"api_paths.{endpoint}",
+                                      "must be a path relative to api.url, like \"integration/redeem\""))
+            continue
         paths[endpoint] = path.strip().strip("/")
+    _raise_all(errors)
     return paths
 
 

@@ -190,6 +190,8 @@ def setup_logging(directory: Path | None = None, *, level: int = logging.INFO, e
     directory = Path(directory) if directory else config.log_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOG_FILE_NAME
+    with open(path, "a", encoding="utf-8"):  # fail here, once, rather than on every line logged later
+        pass
     root = logging.getLogger()
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin list on every start is noise
     for handler in [h for h in root.handlers if _ours(h)]:
@@ -213,6 +215,46 @@ def setup_logging(directory: Path | None = None, *, level: int = logging.INFO, e
     for noisy in ("urllib3", "PIL", "alembic.runtime.migration", "faker", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     return path
+
+
+def setup_logging_or_explain(directory: Path | None = None, **kwargs: Any) -> str:
+    """`setup_logging`, or, when the log folder cannot be written, logging to stderr and memory only and one
+    sentence saying so (the app shows it, a command prints it). "" when file logging works."""
+    directory = Path(directory) if directory else config.log_dir()
+    try:
+        setup_logging(directory, **kwargs)
+        return ""
+    except OSError as error:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if _ours(h)]:
+            root.removeHandler(handler)
+        masking = SensitiveDataFilter()
+        root.setLevel(kwargs.get("level", logging.INFO))
+        message = (f"Front Desk cannot write to its log folder {directory} ({error.strerror or error}), so logging "
+                   "to file is off. The counter works normally; ask IT to give this account write access to the "
+                   "folder (or set FRONTDESK_LOG_DIR).")
+        handlers: list[logging.Handler] = [_recent]
+        if sys.stderr is not None:
+            console = logging.StreamHandler(sys.stderr)
+            console.setLevel(logging.WARNING)
+            handlers.append(console)
+        for handler in handlers:
+            handler.setFormatter(_Formatter(LOG_FORMAT))
+            handler.filters = [masking]
+            handler._frontdesk = True  # type: ignore[attr-defined]
+            root.addHandler(handler)
+            if handler is _recent:
+                log.warning("%s", message)  # into crash reports; the caller shows or prints it once
+        return message
+
+
+def mask_text(text: str | None, limit: int = 1000) -> str | None:
+    """Text from outside (a server's error message) made fit to store or show: masked like a log line, cut to
+    `limit` characters. Registered secrets (the API key) are among what is masked."""
+    if text is None:
+        return None
+    masked = mask_sensitive(str(text))
+    return masked if len(masked) <= limit else masked[: limit - 1] + "…"
 
 
 def recent_log_lines() -> list[str]:
@@ -367,25 +409,38 @@ def install_crash_handlers(directory: Path | None = None) -> Path | None:
     """
     global _crash_dir, _native_fault_file
     _crash_dir = Path(directory) if directory else config.log_dir()
-    _crash_dir.mkdir(parents=True, exist_ok=True)
     sys.excepthook = _excepthook
     threading.excepthook = _thread_excepthook
     sys.unraisablehook = _unraisable_hook
 
     fault_path = _crash_dir / NATIVE_FAULT_FILE_NAME
     previous: Path | None = None
-    if _native_fault_file is None:
-        if fault_path.exists() and fault_path.stat().st_size > 0:
-            stamp = _dt.datetime.fromtimestamp(fault_path.stat().st_mtime)
-            previous = _crash_dir / f"{CRASH_REPORT_PREFIX}{stamp:%Y%m%d-%H%M%S}-native.txt"
-            try:
-                os.replace(fault_path, previous)
-                log.warning("the previous session stopped on a native fault; its trace is in %s", previous)
-            except OSError:
-                previous = None
-        # faulthandler writes straight to the file descriptor when the process is dying, so the file stays open.
-        _native_fault_file = open(fault_path, "w", encoding="utf-8")  # noqa: SIM115
-        faulthandler.enable(file=_native_fault_file, all_threads=True)
+    try:
+        _crash_dir.mkdir(parents=True, exist_ok=True)
+        if _native_fault_file is None:
+            previous = _open_native_fault_log(fault_path)
+    except OSError as error:
+        # A read-only or missing log folder: Python errors are still caught and shown; only the native-fault
+        # trace file is missing. setup_logging_or_explain has already told the user.
+        log.warning("native fault traces are off: cannot write %s (%s)", fault_path, error.strerror or error)
+    return previous
+
+
+def _open_native_fault_log(fault_path: Path) -> Path | None:
+    global _native_fault_file
+    assert _crash_dir is not None
+    previous: Path | None = None
+    if fault_path.exists() and fault_path.stat().st_size > 0:
+        stamp = _dt.datetime.fromtimestamp(fault_path.stat().st_mtime)
+        previous = _crash_dir / f"{CRASH_REPORT_PREFIX}{stamp:%Y%m%d-%H%M%S}-native.txt"
+        try:
+            os.replace(fault_path, previous)
+            log.warning("the previous session stopped on a native fault; its trace is in %s", previous)
+        except OSError:
+            previous = None
+    # faulthandler writes straight to the file descriptor when the process is dying, so the file stays open.
+    _native_fault_file = open(fault_path, "w", encoding="utf-8")  # noqa: SIM115
+    faulthandler.enable(file=_native_fault_file, all_threads=True)
     return previous
 
 

@@ -46,6 +46,11 @@ def _keyring() -> Any:
     return keyring
 
 
+def keyring_available() -> bool:
+    """Whether this machine has an OS credential store the API key can be kept in."""
+    return _keyring() is not None
+
+
 def _from_environment(reason: str) -> str | None:
     global _warned_fallback
     value = os.environ.get(ENV_VAR) or None
@@ -59,7 +64,19 @@ def _from_environment(reason: str) -> str | None:
 
 
 def get_api_key(name: str = "default") -> str | None:
-    """The stored key for keyring entry `name`, or FRONTDESK_API_KEY when there is no keyring; None if neither."""
+    """The stored key for keyring entry `name`, or FRONTDESK_API_KEY when there is no keyring; None if neither.
+
+    Whatever the source, the key is registered with the log masking before it is returned, so no caller can log it
+    (or store a server's echo of it) by forgetting to."""
+    key = _find_api_key(name)
+    if key:
+        from frontdesk.logs import register_secret
+
+        register_secret(key)
+    return key
+
+
+def _find_api_key(name: str) -> str | None:
     keyring = _keyring()
     if keyring is None:
         return _from_environment("no OS keyring is available")

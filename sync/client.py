@@ -26,8 +26,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from sync.eber.paths import DEFAULT_BASE_URL, DEFAULT_PATHS
 from sync.errors import (
     ApiError,
     AuthError,
@@ -37,40 +39,11 @@ from sync.errors import (
     RateLimited,
     Refused,
     ServerError,
+    TooLarge,
     ValidationError,
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BASE_URL = "https://api.eber.co/v3/public"
-
-# Endpoint name -> path relative to the base URL. Override any of them in `ApiConfig.paths`.
-DEFAULT_PATHS: dict[str, str] = {
-    "issue_point": "integration/issue_point",
-    "redeem": "integration/redeem",
-    "user_show": "integration/user/show",
-    "point_transactions": "integration/point_transaction",
-    "void_transaction": "integration/point_transaction/void",
-    "void_used_reward": "integration/used_issued_reward/void",
-    "user_create": "integration/user/create",
-    "user": "user/{id}",
-    "list_users": "business/list/user",
-    "point_adjust": "point/adjust",
-    "programme": "integration/program",  # our extension (section 7)
-    "probe": "business/list/user",
-}
-
-# The outbox stores the endpoint as the contract names it; these are the names the payloads use.
-ENDPOINT_ALIASES = {
-    "integration/issue_point": "issue_point",
-    "integration/issue_points": "issue_point",
-    "integration/redeem": "redeem",
-    "integration/point_transaction/void": "void_transaction",
-    "integration/used_issued_reward/void": "void_used_reward",
-    "integration/user/create": "user_create",
-    "point/adjust": "point_adjust",
-}
-
 
 @dataclass(frozen=True)
 class ApiConfig:
@@ -82,6 +55,10 @@ class ApiConfig:
     paths: Mapping[str, str] = field(default_factory=dict)
     pool_size: int = 8
     user_agent: str = "FrontDesk-sync/1"
+    # A whole request, answer included, never takes longer than this (a slow-drip server cannot hang sync) ...
+    total_deadline: float = 30.0
+    # ... and no answer is read beyond this many bytes (member pages are the largest legitimate answers).
+    max_answer_bytes: int = 8 * 1024 * 1024
 
     def path(self, endpoint: str) -> str:
         return self.paths.get(endpoint) or DEFAULT_PATHS.get(endpoint) or endpoint
@@ -222,26 +199,63 @@ class LoyaltyClient:
         if idempotency_key and method.upper() != "GET":
             send_headers["Idempotency-Key"] = idempotency_key
         started = time.perf_counter()
+        deadline = time.monotonic() + self.config.total_deadline
         try:
             response = self._session().request(
                 method.upper(), target, params=encode_form(query) or None,
                 data=encode_form(form) if method.upper() != "GET" else None,
-                headers=send_headers, timeout=(self.config.connect_timeout, self.config.read_timeout),
-                allow_redirects=False,
+                headers=send_headers,
+                timeout=(self.config.connect_timeout, min(self.config.read_timeout, self.config.total_deadline)),
+                allow_redirects=False, stream=True,
             )
-            content = response.content  # read fully here so a connection dropped mid-body is a NetworkError
+            try:
+                # Read here, bounded in time and size, so a connection dropped mid-body is a NetworkError and a
+                # slow or endless answer ends at the deadline or the cap.
+                content = self._read_bounded(response, deadline)
+            finally:
+                response.close()
         except requests.exceptions.SSLError as error:
-            raise NetworkError(f"TLS problem talking to {self._origin[1]}: {_short(error)}") from None
+            raise NetworkError(f"TLS problem talking to {self._origin[1]}: {_short(error)}", sent=False) from None
+        except requests.exceptions.ConnectTimeout:
+            raise NetworkError(f"could not connect to {self._origin[1]} in time", sent=False) from None
         except requests.exceptions.Timeout:
             raise NetworkError(f"no answer from {self._origin[1]} in time") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as error:
-            raise NetworkError(f"cannot reach {self._origin[1]}: {_short(error)}") from None
+        except requests.exceptions.ConnectionError as error:
+            raise NetworkError(f"cannot reach {self._origin[1]}: {_short(error)}", sent=_maybe_sent(error)) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
+            raise NetworkError(f"the answer from {self._origin[1]} broke off: {_short(error)}") from None
         except requests.exceptions.RequestException as error:
             raise NetworkError(f"request to {self._origin[1]} failed: {_short(error)}") from None
+        except urllib3.exceptions.ReadTimeoutError:
+            raise NetworkError(f"no answer from {self._origin[1]} in time") from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:  # raised while reading the body ourselves
+            raise NetworkError(f"the answer from {self._origin[1]} broke off: {_short(error)}") from None
         elapsed = time.perf_counter() - started
         log.debug("%s %s -> %s in %.1f ms", method.upper(), endpoint, response.status_code, elapsed * 1000)
         return self._interpret(response, content, elapsed, allow_not_modified)
+
+    def _read_bounded(self, response: requests.Response, deadline: float) -> bytes:
+        cap = self.config.max_answer_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(f"the answer would be {int(declared):,} bytes, more than the {cap:,} allowed",
+                           status=response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        while True:
+            # read1: whatever one receive brings (a slow drip cannot hold a full-size read open past the deadline)
+            chunk = raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(f"the answer is larger than the {cap:,} bytes allowed", status=response.status_code)
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise NetworkError(f"the answer from {self._origin[1]} took longer than "
+                                   f"{self.config.total_deadline:g} s")
+        return b"".join(chunks)
 
     def _interpret(self, response: requests.Response, content: bytes, elapsed: float,
                    allow_not_modified: bool) -> ApiResponse:
@@ -291,9 +305,8 @@ class LoyaltyClient:
     # --- endpoints --------------------------------------------------------------------------------------------
     def post(self, endpoint: str, form: Mapping[str, Any], *, idempotency_key: str | None = None,
              query: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """POST to an endpoint by name ("issue_point") or by contract path ("integration/issue_point")."""
-        name = ENDPOINT_ALIASES.get(endpoint, endpoint)
-        return self.call("POST", name, form=form, query=query, idempotency_key=idempotency_key).data
+        """POST to an endpoint by name ("issue_point"; see `sync.eber.paths`)."""
+        return self.call("POST", endpoint, form=form, query=query, idempotency_key=idempotency_key).data
 
     def issue_point(self, params: Mapping[str, Any], *, idempotency_key: str | None = None) -> dict[str, Any]:
         return self.post("issue_point", params, idempotency_key=idempotency_key)
@@ -335,14 +348,12 @@ class LoyaltyClient:
         return self.call("POST", "user", path_args={"id": user_id}, form=fields,
                          idempotency_key=idempotency_key).data
 
-    def point_transactions(self, *, transaction_no: str | None = None, store: str | None = None,
-                           page: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        data = self.call("GET", "point_transactions", query={
-            "transaction_no": transaction_no, "custom_store_id": store, "page": page, "limit": limit}).data
-        rows = data.get("data", [])
-        if not isinstance(rows, list):
-            raise BadResponse("the transaction list is not a list")
-        return [row for row in rows if isinstance(row, dict)]
+    def point_transactions(self, *, page: int | None = None, limit: int | None = None,
+                           display_name: str | None = None, **filters: Any) -> dict[str, Any]:
+        """E5, with what it is seen to take (page, limit, display_name); extra filters are hints a server may
+        ignore, so callers must match every row strictly themselves."""
+        return self.call("GET", "point_transactions", query={
+            "page": page, "limit": limit, "display_name": display_name, **filters}).data
 
     def list_users_pages(self, *, from_date: str | None = None, limit: int = 100) -> Iterator[dict[str, Any]]:
         """Pages of `business/list/user`, following `next_url` (only ever on the configured host)."""
@@ -377,6 +388,13 @@ class LoyaltyClient:
         return self.call("GET", endpoint, query=query).elapsed
 
 
+def _maybe_sent(error: requests.exceptions.ConnectionError) -> bool:
+    """False when no connection was ever made (refused, DNS), so the request cannot have reached the server."""
+    reason = error.args[0] if error.args else None
+    inner = getattr(reason, "reason", reason)
+    return not isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError))
+
+
 def _short(error: BaseException) -> str:
     text = str(error)
     # requests' messages nest the whole urllib3 chain; the innermost reason is what a person can act on.
@@ -393,6 +411,8 @@ def _snippet(content: bytes) -> str:
 
 def client_from_settings(settings: Any, api_key: str, **overrides: Any) -> LoyaltyClient:
     """A client for `frontdesk.config.Settings` (api_url, verify_tls) and a key from `frontdesk.secrets`."""
+    from frontdesk.logs import register_secret
+    register_secret(api_key)  # masked in logs and stored errors, whoever supplied the key
     return LoyaltyClient(ApiConfig(base_url=settings.api_url, api_key=api_key, verify_tls=settings.verify_tls,
                                    **overrides))
 

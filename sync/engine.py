@@ -20,11 +20,20 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from frontdesk.sales.outcomes import resolve_identity
 from frontdesk.store.db import make_read_engine, open_database
 from frontdesk.store.models import Member, OutboxEntry, Sale
+from frontdesk.store.writer import DatabaseExecutor
 from sync.client import ApiConfig, LoyaltyClient
 from sync.errors import ApiError, AuthError, BadResponse, NetworkError, RateLimited, ServerError, summarise
-from sync.outbox import OutboxWorker, WorkerOptions, discard_entry, retry_entry
+from sync.outbox import (
+    OutboxWorker,
+    WorkerOptions,
+    discard_entry,
+    mark_applied,
+    retry_entry,
+    send_without_refused_part,
+)
 from sync.pull import MemberRefresh, Puller, PullError
 from sync.status import NOT_CONFIGURED, OFFLINE, Connectivity, SyncStatus, read_queue_stats
 
@@ -51,7 +60,7 @@ class EntryView:
 
     id: int
     kind: str
-    status: str  # pending | parked
+    status: str  # pending | in_doubt | parked
     created_at: datetime
     attempts: int
     next_attempt_at: datetime | None
@@ -61,6 +70,11 @@ class EntryView:
     total_minor: int | None
     currency: str | None
     waiting_behind: int | None  # id of the parked/retrying entry this one waits for (same member), if any
+    hold_reason: str | None = None  # why it waits, in words ("waits for the sale of receipt R-1 ...")
+    refused_part: str | None = None  # "points": can be sent without the refused points payment
+    was_in_doubt: bool = False  # parked while in doubt: "Mark applied" is offered
+    member_id: int | None = None
+    member_conflict: bool = False  # the server refused this member's identity (resolve it)
 
     @property
     def kind_label(self) -> str:
@@ -71,16 +85,21 @@ class EntryView:
 class SyncEngine:
     def __init__(self, db_engine: Engine, client: LoyaltyClient | None, *, region: str = "SG",
                  currency: str = "SGD", options: EngineOptions | None = None,
-                 connectivity: Connectivity | None = None) -> None:
+                 connectivity: Connectivity | None = None, db_executor: DatabaseExecutor | None = None) -> None:
         self.db = db_engine
         self.read_db = make_read_engine(db_engine.url.database or "")
         self.client = client
         self.options = options or EngineOptions()
         # Shared with the checkout (offline redemptions are capped), so the app makes it before either exists.
         self.connectivity = connectivity or Connectivity(self.options.failures_to_offline)
-        self.worker = (OutboxWorker(db_engine, client, options=self.options.worker, read_engine=self.read_db)
+        # The process's one database executor (the app's task runner owns it); a private one otherwise.
+        self._own_executor = db_executor is None
+        self.db_executor = db_executor or DatabaseExecutor("sync-db")
+        self.worker = (OutboxWorker(db_engine, client, options=self.options.worker, read_engine=self.read_db,
+                                    db_executor=self.db_executor, region=region)
                        if client is not None else None)
-        self.puller = Puller(db_engine, client, region=region, currency=currency) if client is not None else None
+        self.puller = Puller(db_engine, client, region=region, currency=currency,
+                             db_executor=self.db_executor) if client is not None else None
         self._wake = threading.Event()
         self._last_probe = 0.0
         self._last_programme = 0.0
@@ -239,43 +258,108 @@ class SyncEngine:
         return result
 
     def entries(self, limit: int = 500) -> list[EntryView]:
-        """Pending and parked entries, oldest first, with what each one waits for."""
+        """Queued, in-doubt and parked entries, oldest first, with what each one waits for and why."""
         with Session(self.read_db) as session:
             rows = session.execute(
-                select(OutboxEntry, Sale.receipt_no, Sale.total_minor, Sale.currency, Member.display_name,
-                       Member.first_name, Member.last_name)
+                select(OutboxEntry, Sale.receipt_no, Sale.total_minor, Sale.currency, Sale.original_sale_id,
+                       Member.display_name, Member.first_name, Member.last_name, Member.status)
                 .outerjoin(Sale, Sale.id == OutboxEntry.sale_id)
                 .outerjoin(Member, Member.id == OutboxEntry.member_id)
-                .where(OutboxEntry.status.in_(("pending", "parked")))
+                .where(OutboxEntry.status.in_(("pending", "in_doubt", "parked")))
                 .order_by(OutboxEntry.id).limit(limit)
             ).all()
+            originals = {sale_id: (entry_id, status, receipt) for sale_id, entry_id, status, receipt in session.execute(
+                select(OutboxEntry.sale_id, OutboxEntry.id, OutboxEntry.status, Sale.receipt_no)
+                .join(Sale, Sale.id == OutboxEntry.sale_id)
+                .where(OutboxEntry.kind == "sale",
+                       OutboxEntry.sale_id.in_({row[4] for row in rows if row[4] is not None})))}
         blocker: dict[str, int] = {}
+        enrol_parked: dict[int, int] = {}
         views: list[EntryView] = []
         now = utc_now()
-        for entry, receipt_no, total, currency, display, first, last in rows:
+        for entry, receipt_no, total, currency, original_id, display, first, last, member_status in rows:
             key = entry.partition_key or f"entry:{entry.id}"
-            waiting = blocker.get(key)
-            if waiting is None and (entry.status == "parked" or
-                                    (entry.next_attempt_at is not None and entry.next_attempt_at > now)):
-                blocker[key] = entry.id
+            waiting: int | None = None
+            reason: str | None = None
+            conflict = member_status == "conflict"
+            if entry.status != "parked":
+                original = originals.get(original_id) if original_id is not None else None
+                if original is not None and original[1] != "done":
+                    waiting, reason = original[0], f"waits for its sale (receipt {original[2]}) to reach the server"
+                elif conflict and entry.kind != "enrol":
+                    waiting = enrol_parked.get(entry.member_id or 0)
+                    reason = "waits until a manager resolves the member's identity"
+                elif key in blocker:
+                    waiting, reason = blocker[key], "waits for the member's earlier effect (retrying)"
+            if entry.status != "parked" and entry.next_attempt_at is not None and entry.next_attempt_at > now:
+                blocker.setdefault(key, entry.id)
+            if entry.status == "parked" and entry.kind == "enrol" and entry.member_id is not None:
+                enrol_parked[entry.member_id] = entry.id
+            response = entry.response if isinstance(entry.response, dict) else {}
             views.append(EntryView(
                 id=entry.id, kind=entry.kind, status=entry.status, created_at=entry.created_at,
                 attempts=entry.attempts, next_attempt_at=entry.next_attempt_at, last_error=entry.last_error,
                 member_name=(display or f"{first or ''} {last or ''}".strip() or "—"), receipt_no=receipt_no,
-                total_minor=total, currency=currency, waiting_behind=waiting))
+                total_minor=total, currency=currency, waiting_behind=waiting, hold_reason=reason,
+                refused_part=response.get("refused_part"), was_in_doubt=bool(response.get("in_doubt")),
+                member_id=entry.member_id, member_conflict=conflict))
         return views
 
+    # --- manager actions (audited; run on the database executor) ----------------------------------------------
     def retry(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
-        retry_entry(self.db, entry_id, staff_id, note=note)
+        self.db_executor.call(lambda: retry_entry(self.db, entry_id, staff_id, note=note))
         self.wake()
 
     def discard(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
-        discard_entry(self.db, entry_id, staff_id, note=note)
+        self.db_executor.call(lambda: discard_entry(self.db, entry_id, staff_id, note=note))
+        self.wake()
+
+    def send_without_refused_part(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        self.db_executor.call(lambda: send_without_refused_part(self.db, entry_id, staff_id, note=note))
+        self.wake()
+
+    def mark_applied(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        self.db_executor.call(lambda: mark_applied(self.db, entry_id, staff_id, note=note))
+        self.wake()
+
+    def identity_candidates(self, member_id: int) -> list[tuple[int, str]]:
+        """Members the server already knows by this member's phone or email: (member id, "name · phone")."""
+        from frontdesk.domain import phone as phones
+
+        with Session(self.read_db) as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                return []
+            clauses = []
+            if member.phone_e164:
+                clauses.append(Member.phone_e164 == member.phone_e164)
+            if member.email:
+                clauses.append(Member.email == member.email)
+            if not clauses:
+                return []
+            from sqlalchemy import or_
+
+            rows = session.scalars(select(Member).where(or_(*clauses), Member.id != member_id,
+                                                        Member.server_id.isnot(None))).all()
+            return [(row.id, f"{row.display_name or (row.first_name + ' ' + row.last_name).strip()} · "
+                             f"{phones.masked(row.phone_e164) if row.phone_e164 else row.email or ''}")
+                    for row in rows]
+
+    def resolve_identity(self, member_id: int, action: str, staff_id: int | None, **details: Any) -> None:
+        def run() -> None:
+            with self.db.begin() as conn:
+                resolve_identity(conn, member_id, action, staff_id, **details)
+
+        self.db_executor.call(run)
         self.wake()
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
         if self.client is not None:
             self.client.close()
+        if self._own_executor:
+            self.db_executor.shutdown()
         self.read_db.dispose()
 
 
@@ -286,7 +370,8 @@ def options_from_settings(settings: Any) -> EngineOptions:
 
 
 def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine | None = None,
-                 options: EngineOptions | None = None, connectivity: Connectivity | None = None) -> SyncEngine:
+                 options: EngineOptions | None = None, connectivity: Connectivity | None = None,
+                 db_executor: DatabaseExecutor | None = None) -> SyncEngine:
     """A `SyncEngine` for `frontdesk.config.Settings`. The key comes from the keyring unless given (demo).
 
     With no `api_url` configured, or no key to be found, the engine still reports the queue but sends nothing.
@@ -306,4 +391,5 @@ def build_engine(settings: Any, *, api_key: str | None = None, db_engine: Engine
             log.warning("an API URL is configured but no API key was found (keyring entry %r or FRONTDESK_API_KEY);"
                         " sync is off", settings.api_key_name)
     return SyncEngine(db, client, region=settings.phone_region, currency=settings.currency,
-                      options=options or options_from_settings(settings), connectivity=connectivity)
+                      options=options or options_from_settings(settings), connectivity=connectivity,
+                      db_executor=db_executor)

@@ -13,8 +13,9 @@ missed). The mark is saved only once a whole pass has been read, so a pass cut s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,9 +32,11 @@ from frontdesk.store.models import (
     OutboxEntry,
     Outlet,
     ProgrammeVersion,
+    SaleRedemption,
     SyncState,
     Tier,
 )
+from frontdesk.store.writer import DatabaseExecutor
 from sync.client import LoyaltyClient
 from sync.errors import BadResponse, NotFound
 
@@ -61,6 +64,8 @@ class MembersPull:
     created: int = 0
     updated: int = 0
     high_water: str | None = None
+    skipped: list[str] = field(default_factory=list)  # malformed records: "member <id>: why" (no personal data)
+    stopped: str | None = None  # the pass ended early: page bound reached, or the feed repeats itself
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,69 @@ class PullError(Exception):
     """The server's answer cannot be used (e.g. a programme this version cannot read); the cache is unchanged."""
 
 
+def _inline(fn: Callable[[], Any]) -> Any:
+    return fn()
+
+
+MAX_SERVER_ID = 2**53
+CLOCK_SKEW = timedelta(minutes=10)  # a member's updated_at beyond the clock plus this is not believed
+TEXT_FIELDS = ("first_name", "last_name", "display_name", "email", "phone", "phone_code", "external_member_id",
+               "qr_code", "updated_at")
+
+
+def malformed(user: Any) -> str | None:
+    """Why a member record from the feed cannot be used (None: it can). Says nothing personal."""
+    if not isinstance(user, dict):
+        return "not an object"
+    raw = user.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isdigit() \
+            or not 0 < int(raw) < MAX_SERVER_ID:
+        return "its id is not a member id"
+    for name in TEXT_FIELDS:
+        value = user.get(name)
+        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+            return f"{name} has the wrong type"
+        if isinstance(value, str) and len(value) > 320:
+            return f"{name} is too long"
+    points = user.get("points")
+    if points is not None and not (isinstance(points, list) and all(isinstance(p, dict) for p in points)):
+        return "points has the wrong shape"
+    if points and _int(points[0].get("points")) is None and points[0].get("points") is not None:
+        return "the balance is not a number"
+    for name in ("member", ):
+        if user.get(name) is not None and not isinstance(user.get(name), dict):
+            return f"{name} has the wrong shape"
+    if user.get("member_tiers") is not None and not isinstance(user.get("member_tiers"), list):
+        return "member_tiers has the wrong shape"
+    return None
+
+
+def clamp_mark(stamp: str, now: datetime) -> str | None:
+    """A feed time as a high-water mark: unreadable ones are ignored; the future is clamped to now + skew."""
+    try:
+        moment = datetime.fromisoformat(stamp.strip().replace("T", " ").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    limit = now + CLOCK_SKEW
+    if moment > limit:
+        return limit.strftime("%Y-%m-%d %H:%M:%S")
+    return stamp
+
+
 class Puller:
     def __init__(self, engine: Engine, client: LoyaltyClient, *, region: str = "SG", page_limit: int = 200,
-                 currency: str = "SGD") -> None:
+                 currency: str = "SGD", max_pages: int = 200, clock: Any = None,
+                 db_executor: DatabaseExecutor | None = None) -> None:
         self.engine = engine
+        # Writes queue on the process's database executor when one is given (the app's), never beside it.
+        self._db: Callable[[Callable[[], Any]], Any] = db_executor.call if db_executor is not None else _inline
         self.client = client
         self.region = region
         self.page_limit = page_limit
         self.currency = currency
+        self.max_pages = max_pages  # per pass: an endless feed ends here, and deliveries go on between passes
+        self.clock = clock or utc_now
 
     # --- programme ------------------------------------------------------------------------------------------
     def pull_programme(self) -> ProgrammePull:
@@ -112,57 +172,98 @@ class Puller:
             raise PullError(f"the server's programme cannot be used here: {error}") from None
         version = str(body.get("version") or body.get("etag") or
                       response.headers.get("ETag", "").strip('"') or programme.version)
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(ProgrammeVersion).values(active=False))
-            session.add(ProgrammeVersion(version=version, source="server", definition=definition, active=True,
-                                         fetched_at=utc_now()))
-            existing = {tier.code: tier for tier in session.scalars(select(Tier))}
-            for rank, level in enumerate(programme.tiers.levels):
-                tier = existing.get(level.code)
-                if tier is None:
-                    session.add(Tier(code=level.code, name=level.name, rank=rank,
-                                     colour=TIER_PALETTE[rank % len(TIER_PALETTE)]))
-                else:
-                    tier.name, tier.rank = level.name, rank
-            for outlet in body.get("outlets") or []:
-                if not isinstance(outlet, dict) or not outlet.get("code"):
-                    continue
-                row = session.get(Outlet, str(outlet["code"]))
-                if row is None:
-                    session.add(Outlet(code=str(outlet["code"]), name=str(outlet.get("name") or outlet["code"]),
-                                       timezone=str(outlet.get("timezone") or "Asia/Singapore")))
-                else:
-                    row.name = str(outlet.get("name") or row.name)
-            self._set_state(session, PROGRAMME_ETAG, version)
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                self._store_programme(session, version, definition, programme, body)
+
+        self._db(write)
         return ProgrammePull(changed=True, version=version)
+
+    def _store_programme(self, session: Session, version: str, definition: dict[str, Any], programme: Any,
+                         body: dict[str, Any]) -> None:
+        session.execute(update(ProgrammeVersion).values(active=False))
+        session.add(ProgrammeVersion(version=version, source="server", definition=definition, active=True,
+                                     fetched_at=utc_now()))
+        existing = {tier.code: tier for tier in session.scalars(select(Tier))}
+        for rank, level in enumerate(programme.tiers.levels):
+            tier = existing.get(level.code)
+            if tier is None:
+                session.add(Tier(code=level.code, name=level.name, rank=rank,
+                                 colour=TIER_PALETTE[rank % len(TIER_PALETTE)]))
+            else:
+                tier.name, tier.rank = level.name, rank
+        for outlet in body.get("outlets") or []:
+            if not isinstance(outlet, dict) or not outlet.get("code"):
+                continue
+            row = session.get(Outlet, str(outlet["code"]))
+            if row is None:
+                session.add(Outlet(code=str(outlet["code"]), name=str(outlet.get("name") or outlet["code"]),
+                                   timezone=str(outlet.get("timezone") or "Asia/Singapore")))
+            else:
+                row.name = str(outlet.get("name") or row.name)
+        self._set_state(session, PROGRAMME_ETAG, version)
 
     # --- members --------------------------------------------------------------------------------------------
     def pull_members(self, *, max_pages: int | None = None) -> MembersPull:
+        """One pass of the member feed from the high-water mark, bounded in pages, skipping malformed records."""
         result = MembersPull()
         start_mark = self._state(MEMBERS_HIGH_WATER)
         high_water = start_mark
         context = self._context()
+        bound = min(max_pages or self.max_pages, self.max_pages)
+        seen_pages: set[tuple[Any, ...]] = set()
+        now = self.clock()
+        complete = True
         for page in self.client.list_users_pages(from_date=start_mark, limit=self.page_limit):
-            marker = self._delivery_marker()
-            users = [user for user in page.get("data", []) if isinstance(user, dict) and user.get("id") is not None]
-            with Session(self.engine) as session, session.begin():
-                changed = self._delivered_since(session, marker)
-                for user in users:
-                    created = self._upsert(session, user, context, keep_balance_of=changed)
-                    if created:
-                        result.created += 1
-                    else:
-                        result.updated += 1
-                    stamp = user.get("updated_at")
-                    if isinstance(stamp, str) and (high_water is None or stamp > high_water):
-                        high_water = stamp
-            result.pages += 1
-            if max_pages is not None and result.pages >= max_pages:
+            records = page.get("data", [])
+            signature = tuple((u.get("id"), u.get("updated_at")) if isinstance(u, dict) else None for u in records)
+            if signature and signature in seen_pages:
+                result.stopped = "the member feed repeats itself"
+                log.warning("member feed: the same page came back again; pass ended")
+                complete = False
                 break
-        else:
-            if high_water and high_water != start_mark:
+            seen_pages.add(signature)
+            users = []
+            for user in records:
+                problem = malformed(user)
+                if problem is not None:
+                    ident = user.get("id") if isinstance(user, dict) else None
+                    label = str(ident)[:20] if isinstance(ident, (int, str)) else "?"
+                    result.skipped.append(f"member {label}: {problem}")
+                    log.warning("member feed: skipped member %s: %s", label, problem)
+                    continue
+                users.append(user)
+            marker = self._delivery_marker()
+
+            def write(users: list[dict[str, Any]] = users, marker: datetime | None = marker) -> list[bool]:
                 with Session(self.engine) as session, session.begin():
-                    self._set_state(session, MEMBERS_HIGH_WATER, high_water)
+                    changed = self._delivered_since(session, marker)
+                    return [self._upsert(session, user, context, keep_balance_of=changed) for user in users]
+
+            for created, user in zip(self._db(write), users):
+                if created:
+                    result.created += 1
+                else:
+                    result.updated += 1
+                stamp = user.get("updated_at")
+                mark = clamp_mark(stamp, now) if isinstance(stamp, str) else None
+                if mark is not None and (high_water is None or mark > high_water):
+                    high_water = mark
+            result.pages += 1
+            if result.pages >= bound:
+                result.stopped = f"stopped after {bound} pages"
+                complete = False
+                break
+        # The feed is ordered by updated_at and the mark is inclusive, so a pass cut short resumes from it.
+        if high_water and high_water != start_mark and (complete or result.stopped != "the member feed repeats "
+                                                                                      "itself"):
+            mark = high_water
+
+            def save() -> None:
+                with Session(self.engine) as session, session.begin():
+                    self._set_state(session, MEMBERS_HIGH_WATER, mark)
+
+            self._db(save)
         result.high_water = high_water
         return result
 
@@ -180,7 +281,18 @@ class Puller:
             user = self.client.user_show(**lookup, list_redeemable=True, list_point_conversion=True)
         except NotFound:
             return MemberRefresh(member_id, found=False)
+        problem = malformed(user)
+        if problem is not None:
+            raise BadResponse(f"the server's record of member {member_id} cannot be used: {problem}")
         context = self._context()
+
+        def write() -> MemberRefresh:
+            return self._apply_refresh(member_id, user, context, marker)
+
+        return self._db(write)
+
+    def _apply_refresh(self, member_id: int, user: dict[str, Any], context: _Context,
+                       marker: datetime | None) -> MemberRefresh:
         with Session(self.engine) as session, session.begin():
             member = session.get(Member, member_id)
             if member is None:
@@ -188,12 +300,27 @@ class Puller:
             changed = self._delivered_since(session, marker)
             if member.server_id is not None and user.get("id") != member.server_id:
                 raise BadResponse(f"asked for member {member.server_id}, the server answered {user.get('id')}")
+            if member.server_id is None and not self._is_same_member(session, member, user):
+                # Found by a phone or email someone else holds on the server (a child on a parent's phone):
+                # never show another member's points and rewards on this member's panel.
+                return MemberRefresh(member_id, found=False)
             self._apply(session, member, user, context, keep_balance=member_id in changed)
             codes = self._apply_vouchers(session, member, user.get("redeemable_list"))
             return MemberRefresh(member_id, found=True, balance=member.points_balance, tier_code=member.tier_code,
                                  vouchers=tuple(codes), balance_kept=member_id in changed)
 
     # --- internals ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _is_same_member(session: Session, member: Member, user: dict[str, Any]) -> bool:
+        server_id = int(user["id"])
+        holder = session.scalar(select(Member.id).where(Member.server_id == server_id))
+        if holder is not None and holder != member.id:
+            return False
+        external = user.get("external_member_id")
+        if member.member_no and external is not None and str(external) != member.member_no:
+            return False
+        return member.status != "conflict"
+
     def _lookup(self, member: Member) -> dict[str, Any] | None:
         if member.server_id is not None:
             return {"user_id": member.server_id}
@@ -218,7 +345,7 @@ class Puller:
         query = select(OutboxEntry.member_id).where(OutboxEntry.status == "done", OutboxEntry.member_id.isnot(None))
         if marker is not None:
             query = query.where(OutboxEntry.delivered_at > marker)
-        return {member_id for member_id in session.scalars(query.distinct())}
+        return {member_id for member_id in session.scalars(query.distinct()) if member_id is not None}
 
     def _upsert(self, session: Session, user: dict[str, Any], context: _Context, keep_balance_of: set[int]) -> bool:
         server_id = int(user["id"])
@@ -287,7 +414,8 @@ class Puller:
             last_visit = _time(points[0].get("friendly_last_visit_at"))
             if last_visit is not None:
                 base.last_visit_at = last_visit
-        detail = user.get("member") if isinstance(user.get("member"), dict) else {}
+        found = user.get("member")
+        detail: dict[str, Any] = found if isinstance(found, dict) else {}
         lifetime = _int(detail.get("lifetime_points"))
         if lifetime is not None:
             base.lifetime_points = lifetime
@@ -355,12 +483,17 @@ class Puller:
 
     @staticmethod
     def _codes_in_unsent_sales(session: Session, member_id: int) -> set[str]:
+        """Codes redeemed by this member's sales still on their way (queued, in doubt or parked)."""
         codes: set[str] = set()
-        for payload in session.scalars(select(OutboxEntry.payload).where(
+        for sale_id, payload in session.execute(select(OutboxEntry.sale_id, OutboxEntry.payload).where(
                 OutboxEntry.member_id == member_id, OutboxEntry.kind == "sale",
-                OutboxEntry.status.in_(("pending", "parked")))):
+                OutboxEntry.status.in_(("pending", "in_doubt", "parked")))):
             if isinstance(payload, dict):
                 codes.update(str(code) for code in payload.get("redeem_codes") or [])
+            if sale_id is not None:
+                codes.update(session.scalars(select(SaleRedemption.code).where(
+                    SaleRedemption.sale_id == sale_id, SaleRedemption.kind.in_(("reward", "voucher")),
+                    SaleRedemption.status != "refused")))
         return codes
 
     def _state(self, key: str) -> str | None:

@@ -26,8 +26,9 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class QueueStats:
-    queued: int = 0  # pending entries (waiting or being retried)
+    queued: int = 0  # pending and in-doubt entries (waiting, being retried, or resent after a lost answer)
     parked: int = 0  # need a manager
+    in_doubt: int = 0  # of the queued: sent, answer lost, being resolved by resending
     oldest_unsynced_at: datetime | None = None  # created_at of the oldest pending or parked entry
 
 
@@ -35,7 +36,7 @@ def read_queue_stats(engine: Engine) -> QueueStats:
     with engine.connect() as conn:
         rows = conn.execute(
             select(OutboxEntry.status, func.count(), func.min(OutboxEntry.created_at))
-            .where(OutboxEntry.status.in_(("pending", "parked")))
+            .where(OutboxEntry.status.in_(("pending", "in_doubt", "parked")))
             .group_by(OutboxEntry.status)
         ).all()
     counts = {status: count for status, count, _ in rows}
@@ -45,7 +46,8 @@ def read_queue_stats(engine: Engine) -> QueueStats:
         oldest = datetime.fromisoformat(oldest_text) if isinstance(oldest_text, str) else oldest_text
         if oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=timezone.utc)
-    return QueueStats(queued=counts.get("pending", 0), parked=counts.get("parked", 0), oldest_unsynced_at=oldest)
+    return QueueStats(queued=counts.get("pending", 0) + counts.get("in_doubt", 0), parked=counts.get("parked", 0),
+                      in_doubt=counts.get("in_doubt", 0), oldest_unsynced_at=oldest)
 
 
 class Connectivity:
@@ -100,6 +102,7 @@ class SyncStatus:
     connectivity: str = UNKNOWN  # online | offline | unknown | not_configured
     queued: int = 0
     parked: int = 0
+    in_doubt: int = 0  # of the queued: answer lost, being settled by resending
     oldest_unsynced_at: datetime | None = None
     auth_problem: str | None = None
     last_error: str | None = None
@@ -142,6 +145,8 @@ class SyncStatus:
         parts = [head]
         if self.queued:
             parts.append(f"{self.queued} queued")
+            if self.in_doubt:
+                parts.append(f"{self.in_doubt} in doubt")
             age = self.oldest_age(now)
             if age is not None:
                 parts.append(f"oldest {format_age(age)}")
@@ -152,7 +157,8 @@ class SyncStatus:
         return " · ".join(parts)
 
     def with_queue(self, stats: QueueStats) -> SyncStatus:
-        return replace(self, queued=stats.queued, parked=stats.parked, oldest_unsynced_at=stats.oldest_unsynced_at)
+        return replace(self, queued=stats.queued, parked=stats.parked, in_doubt=stats.in_doubt,
+                       oldest_unsynced_at=stats.oldest_unsynced_at)
 
 
 def format_age(age: timedelta) -> str:

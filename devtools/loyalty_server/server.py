@@ -23,7 +23,12 @@ Contract choices where the public material is silent (all marked [GUESS] in the 
 
 Fault switches (command-line flags, or `POST /_faults` with a JSON object) make it misbehave like a real network:
 latency, an error rate (500 before anything is applied), dropped connections (before or after the effect is
-committed), 429 with Retry-After, "500 after commit" (applied, answer lost) and garbage (HTML with a 200).
+committed), 429 with Retry-After, "500 after commit" (applied, answer lost), garbage (HTML with a 200) and hollow
+answers (a 2xx without the success shape, before or after the effect).
+
+`--strict` serves only what the public contract documents (eber-api.md sections 1-5, and section 7's warning): no
+Idempotency-Key, no programme endpoint, and `GET integration/point_transaction` with only page, limit and
+display_name (newest first). Every delivery guarantee is tested against it too.
 """
 from __future__ import annotations
 
@@ -90,6 +95,8 @@ class Faults:
     retry_after: float = 1.0  # seconds, sent with each 429
     error_after_commit_rate: float = 0.0  # effect applied, then 500
     garbage_rate: float = 0.0  # 200 with an HTML page, nothing applied
+    hollow_rate: float = 0.0  # a 2xx without the success shape ({}, empty, 204, {"message":"OK"}), nothing applied
+    hollow_after_commit_rate: float = 0.0  # effect applied, then a 2xx without the success shape
     seed: int | None = None
 
     def update(self, changes: dict[str, Any]) -> Faults:
@@ -124,6 +131,10 @@ class ServerConfig:
     reject_duplicate_transaction_no: bool = True
     auto_create_members: bool = True
     page_limit_max: int = 500
+    # Strict mode: only what the public contract documents (eber-api.md sections 1-5): no Idempotency-Key, no
+    # programme endpoint, and E5 (`GET integration/point_transaction`) honours only what it is seen to take (page,
+    # limit, display_name), newest first.
+    strict: bool = False
     faults: Faults = field(default_factory=Faults)
 
 
@@ -732,7 +743,8 @@ class LoyaltyServer:
                     conn.execute("UPDATE users SET num_claimed_rewards = num_claimed_rewards + 1, updated_at = ?"
                                  " WHERE id = ?", (now, code["user_id"]))
             owner = user or conn.execute("SELECT * FROM users WHERE id = ?", (code["user_id"],)).fetchone()
-            body = {"status": True, "verify_only": verify_only, **self._code_json(code),
+            # `status` is the call's success flag (E1/E2 style); the code's own state is `code_status`.
+            body = {**self._code_json(code), "code_status": code["status"], "status": True, "verify_only": verify_only,
                     "status_after": "AVAILABLE" if verify_only else "USED"}
             if owner is not None:
                 body["user"] = {"id": owner["id"], "display_name": owner["display_name"]}
@@ -764,7 +776,7 @@ class LoyaltyServer:
             conn.execute("UPDATE users SET points = points - ?, num_claimed_rewards = num_claimed_rewards + 1,"
                          " updated_at = ? WHERE id = ?", (reward.points_cost, now, user["id"]))
         balance = conn.execute("SELECT points FROM users WHERE id = ?", (user["id"],)).fetchone()["points"]
-        return {"status": True, "verify_only": verify_only, **self._reward_json(reward),
+        return {**self._reward_json(reward), "status": True, "verify_only": verify_only,
                 "points_deducted": 0 if verify_only else reward.points_cost, "point_balance": balance,
                 "user": {"id": user["id"], "display_name": user["display_name"]}}
 
@@ -997,6 +1009,8 @@ class LoyaltyServer:
         limit = inputs.integer("limit", default=20, minimum=1, maximum=100) or 20
         page = inputs.integer("page", default=1, minimum=1) or 1
         inputs.check()
+        if self.config.strict:
+            return self._point_transactions_as_seen(conn, inputs, base_url, page, limit)
         where, params = ["1 = 1"], []
         for column, name in (("transaction_no", "transaction_no"), ("user_id", "user_id"), ("type", "type")):
             if (value := inputs.text(name)) is not None:
@@ -1020,6 +1034,26 @@ class LoyaltyServer:
         return {"data": [self.transaction_json(row) for row in rows[:limit]], "next_url": next_url,
                 "current_page": page, "per_page": limit}
 
+    def _point_transactions_as_seen(self, conn: Any, inputs: Inputs, base_url: str, page: int,
+                                    limit: int) -> dict[str, Any]:
+        """E5 as third-party code uses it (page, limit, display_name) and nothing more: newest first."""
+        where, params = ["1 = 1"], []
+        if (name := inputs.text("display_name")) is not None:
+            where.append("user_id IN (SELECT id FROM users WHERE display_name LIKE ?)")
+            params.append(f"%{name}%")
+        rows = conn.execute(f"SELECT * FROM transactions WHERE {' AND '.join(where)} ORDER BY id DESC"
+                            f" LIMIT ? OFFSET ?", (*params, limit + 1, (page - 1) * limit)).fetchall()
+        next_url = None
+        if len(rows) > limit:
+            query = {k: v for k, v in (("display_name", name), ("limit", str(limit))) if v}
+            query["page"] = str(page + 1)
+            next_url = f"{base_url}?{urlencode(query)}"
+        return {"data": [self.transaction_json(row) for row in rows[:limit]], "next_url": next_url}
+
+    @property
+    def honours_keys(self) -> bool:
+        return self.config.honour_idempotency and not self.config.strict
+
     def programme_body(self) -> dict[str, Any]:
         outlets = json.loads(self.store.meta("outlets") or "[]")
         return {"status": True, "version": self.programme_etag, "etag": self.programme_etag,
@@ -1042,6 +1076,18 @@ READ_ROUTES: list[tuple[str, str]] = [
     ("integration/point_transaction", "point_transactions"),
     ("business/list/user", "list_users"),
 ]
+
+
+def _hollow(server: LoyaltyServer) -> Response:
+    """A 2xx that says nothing: what a proxy, a half-deployed server or a misread contract can send."""
+    choice = int(server.uniform(4.0)) % 4
+    if choice == 0:
+        return Response(status=204)
+    if choice == 1:
+        return Response("", 200, mimetype="application/json")
+    if choice == 2:
+        return _json({})
+    return _json({"message": "OK"})
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -1110,6 +1156,8 @@ def create_app(server: LoyaltyServer) -> Flask:
         if server.roll(faults.rate_limit_rate):
             return _json({"error": {"exception": ["Too Many Attempts."]}}, 429,
                          {"Retry-After": f"{faults.retry_after:g}"})
+        if server.roll(faults.hollow_rate):
+            return _hollow(server)
         if server.roll(faults.error_rate):
             return _json({"error": {"exception": ["Server Error (injected)."]}}, 500)
         if server.roll(faults.drop_rate):
@@ -1123,6 +1171,8 @@ def create_app(server: LoyaltyServer) -> Flask:
             return _json({"error": {"exception": ["Server Error after commit (injected)."]}}, 500)
         if server.roll(faults.drop_after_commit_rate):
             return _drop_connection()
+        if server.roll(faults.hollow_after_commit_rate):
+            return _hollow(server)
         return response
 
     def write_view(handler_name: str) -> Callable[..., Response]:
@@ -1138,7 +1188,7 @@ def create_app(server: LoyaltyServer) -> Flask:
             handler = getattr(server, handler_name)
             try:
                 with server.store.write() as conn:
-                    if key and server.config.honour_idempotency:
+                    if key and server.honours_keys:
                         seen = conn.execute("SELECT request_hash, status, body FROM idempotency WHERE key = ?",
                                             (key,)).fetchone()
                         if seen is not None:
@@ -1150,7 +1200,7 @@ def create_app(server: LoyaltyServer) -> Flask:
                             return after_effect(replay)
                     body = handler(conn, Inputs(values), **path_args)
                     status = 201 if handler_name == "user_create" else 200
-                    if key and server.config.honour_idempotency:
+                    if key and server.honours_keys:
                         conn.execute("INSERT INTO idempotency(key, request_hash, status, body, created_at)"
                                      " VALUES (?,?,?,?,?)", (key, request_hash, status, json.dumps(body),
                                                              stored_time(utc_now())))
@@ -1183,6 +1233,8 @@ def create_app(server: LoyaltyServer) -> Flask:
     def programme_view() -> Response:
         if not authorised():
             return unauthenticated()
+        if server.config.strict:
+            return _json({"error": {"exception": ["The requested resource was not found."]}}, 404)
         early = before_effect()
         if early is not None:
             return early
@@ -1338,6 +1390,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--programme", default=str(DEFAULT_PROGRAMME), help="programme file (TOML or JSON)")
     parser.add_argument("--region", default="SG", help="phone region for numbers without a phone_code")
     parser.add_argument("--no-idempotency", action="store_true", help="ignore Idempotency-Key headers")
+    parser.add_argument("--strict", action="store_true",
+                        help="serve only the documented contract: no Idempotency-Key, no programme endpoint, "
+                             "E5 with page/limit/display_name only")
     parser.add_argument("--allow-duplicate-transaction-no", action="store_true",
                         help="accept a repeated (store, transaction_no)")
     parser.add_argument("--no-auto-create", action="store_true", help="404 instead of creating unknown phones")
@@ -1353,6 +1408,10 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--retry-after", type=float, default=1.0, help="seconds sent with each 429")
     faults.add_argument("--error-after-commit-rate", type=float, default=0.0, help="apply, then answer 500")
     faults.add_argument("--garbage-rate", type=float, default=0.0, help="200 with an HTML page, nothing applied")
+    faults.add_argument("--hollow-rate", type=float, default=0.0,
+                        help="a 2xx without the success shape ({}, empty, 204, message OK), nothing applied")
+    faults.add_argument("--hollow-after-commit-rate", type=float, default=0.0,
+                        help="apply, then answer a 2xx without the success shape")
     faults.add_argument("--fault-seed", type=int, default=None)
     return parser
 
@@ -1371,12 +1430,13 @@ def main(argv: list[str] | None = None) -> int:
             "drop_rate": args.drop_rate, "drop_after_commit_rate": args.drop_after_commit_rate,
             "rate_limit_rate": args.rate_limit_rate, "retry_after": args.retry_after,
             "error_after_commit_rate": args.error_after_commit_rate, "garbage_rate": args.garbage_rate,
+            "hollow_rate": args.hollow_rate, "hollow_after_commit_rate": args.hollow_after_commit_rate,
             "seed": args.fault_seed})
         config = ServerConfig(
             db_path=args.db, api_key=api_key, programme_path=args.programme, members=args.members, seed=args.seed,
             region=args.region, honour_idempotency=not args.no_idempotency,
             reject_duplicate_transaction_no=not args.allow_duplicate_transaction_no,
-            auto_create_members=not args.no_auto_create, faults=faults)
+            auto_create_members=not args.no_auto_create, strict=args.strict, faults=faults)
         server = ReferenceServer(config, args.host, args.port, threads=max(1, args.threads), verbose=args.verbose)
     except (ValueError, ProgrammeError, OSError) as error:
         print(f"cannot start the reference server: {error}", file=sys.stderr)

@@ -17,7 +17,7 @@ from frontdesk.config import Settings
 from frontdesk.secrets import mask_secret
 
 SECRET_SETTINGS = frozenset({"member_card_key"})
-DEMO_CARD_KEY = Settings().member_card_key
+DEMO_CARD_KEY = config.DEMO_CARD_KEY
 
 
 def config_path_from_args(args: argparse.Namespace) -> Path:
@@ -97,8 +97,9 @@ def render_effective_config(settings: Settings, sources: Mapping[str, str], conf
         source = sources.get(attr, config.SOURCE_DEFAULT)
         note = source
         if attr in SECRET_SETTINGS:
-            rendered = '"***"'
-            note += f"; secret, {len(value)} characters"
+            rendered = '"***"' if value else '""'
+            note += f"; secret, {len(value)} characters" if value else \
+                "; not set — member cards can be neither printed nor read; `frontdesk setup` makes one"
             if value == DEMO_CARD_KEY:
                 note += "; demo key — set your own before printing member cards"
         else:

@@ -1,6 +1,9 @@
 """`frontdesk self-test`: is this counter PC (and this build) able to run Front Desk?
 
-One line per check — OK, FAIL or SKIP with a detail a person can act on — and exit code 0 when nothing failed.
+One line per check — OK, WARN, FAIL or SKIP with a detail a person can act on — and exit code 0 when nothing failed.
+FAIL means the counter is not ready for a real shop (no manager, the published demo card key, the bundled demo
+programme on a real counter, the API over plain HTTP to another machine); WARN means it works, degraded (zbar
+missing, no camera, no member card key).
 IT runs it after installing or upgrading; CI runs it on the frozen build, headless, to prove the bundle carries
 what the app needs at run time (Qt platform plugins, zbar, zxing-cpp, OpenCV, the Alembic migrations, resources).
 
@@ -29,7 +32,7 @@ from frontdesk.logs import mask_sensitive
 
 log = logging.getLogger(__name__)
 
-OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
+OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 SAMPLE_CODE_IMAGE = Path("scan") / "sample-member.png"  # under the resources directory
 API_TIMEOUT_SECONDS = 10.0
 
@@ -40,6 +43,10 @@ class CheckFailed(Exception):
 
 class CheckSkipped(Exception):
     """A check that does not apply to this counter."""
+
+
+class CheckWarning(Exception):
+    """The counter works, but less well than it could (the detail says what is missing)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ def _run_check(name: str, check: Callable[[], str]) -> CheckResult:
         status = OK
     except CheckSkipped as skip:
         status, detail = SKIP, str(skip)
+    except CheckWarning as warning:
+        status, detail = WARN, str(warning)
     except CheckFailed as failure:
         status, detail = FAIL, str(failure)
     except Exception as error:  # any other error is a failed check, never a crashed self-test
@@ -128,6 +137,12 @@ def check_database(settings: Settings, workdir: Path) -> tuple[str, Path]:
     head = head_revision()
     source = settings.database_path
     copy = workdir / "selftest-copy.sqlite"
+    from frontdesk.store.health import StorageProblem, inspect_database
+
+    try:
+        inspect_database(source)
+    except StorageProblem as problem:
+        raise CheckFailed(str(problem)) from None
     if source.exists():
         try:
             copy_sqlite(source, copy)
@@ -199,9 +214,109 @@ def check_scan() -> str:
             problems.append(f"{decoder.name} did not read the sample")
         else:
             readers.append(decoder.name)
-    if problems:
+    if problems and not readers:
         raise CheckFailed(f"read {shown!r} but " + "; ".join(problems))
+    if problems:
+        # Scanning works with the other library; the gap is reported so it is fixed, not mistaken for readiness.
+        raise CheckWarning(f"read {shown!r} with {', '.join(readers)} only; " + "; ".join(problems) +
+                           ". Scanning works; on Windows install the Visual C++ 2013 Redistributable (x64), on "
+                           "Debian `apt-get install libzbar0`")
     return f"read {shown!r} from {sample.name} in {elapsed_ms:.0f} ms; also read by {', '.join(readers)}"
+
+
+def check_camera(settings: Settings) -> str:
+    from frontdesk.scan.frames import list_cameras
+
+    cameras = list_cameras(settings.camera_index + 1)
+    chosen = [c for c in cameras if c.index == settings.camera_index]
+    if not chosen:
+        raise CheckWarning(f"camera {settings.camera_index} did not answer: QR codes can still be read by a USB "
+                           "scanner; plug the webcam in or choose another in `frontdesk setup`")
+    camera = chosen[0]
+    return f"camera {camera.index} delivers {camera.width}x{camera.height} frames"
+
+
+# --- readiness for a real shop -------------------------------------------------------------------------------------
+ADD_MANAGER = 'frontdesk staff add --code M01 --name "Manager Name" --role manager'
+
+
+def check_staff(settings: Settings, migrated: Path) -> str:
+    connection = sqlite3.connect(str(migrated))
+    try:
+        staff, managers, with_pin = connection.execute(
+            "SELECT count(*), coalesce(sum(role = 'manager'), 0), coalesce(sum(pin_hash IS NOT NULL), 0) "
+            "FROM staff WHERE active = 1").fetchone()
+    finally:
+        connection.close()
+    if not managers:
+        raise CheckFailed(f"no active manager ({staff} active staff): nobody can approve a void or refund or add "
+                          f"staff. Add one: {ADD_MANAGER}")
+    if with_pin < staff:
+        raise CheckWarning(f"{staff - with_pin} of {staff} active staff have no PIN and cannot sign in: "
+                           "frontdesk staff set-pin CODE")
+    return f"{staff} active staff with PINs, {managers} of them manager{'s' if managers > 1 else ''}"
+
+
+def check_card_key(settings: Settings) -> str:
+    key = settings.member_card_key
+    if key == config.DEMO_CARD_KEY:
+        if settings.demo:
+            return "the demo card key (demo counter)"
+        raise CheckFailed("scanner.member_card_key is the published demo key: anyone could print a card that "
+                          "opens any member. Run `frontdesk setup` to make this business's key (or enter the one "
+                          "your other counters share)")
+    if not key:
+        raise CheckWarning("there is no member card key, so member cards can be neither printed nor read (members are still "
+                           "found by phone, ID or name). `frontdesk setup` makes one")
+    if len(key) < 16:
+        raise CheckWarning(f"the member card key is short ({len(key)} characters): a key of 16 or more is harder "
+                           "to guess; `frontdesk setup` makes one")
+    return f"member card key set ({len(key)} characters)"
+
+
+def check_programme(settings: Settings, migrated: Path) -> str:
+    from frontdesk.loyalty.programme import load_active_programme
+    from frontdesk.store.db import make_read_engine
+
+    engine = make_read_engine(migrated)
+    try:
+        active = load_active_programme(engine, settings)
+    finally:
+        engine.dispose()
+    if active.source != "bundled demo":
+        return f"{active.source} ({active.programme.name})"
+    if settings.demo:
+        return "the bundled demo programme (demo counter)"
+    served = _server_programme(settings)
+    if served:
+        return f"the server's programme {served}; this counter caches it at its first sync"
+    raise CheckFailed("sales would be priced with the bundled DEMO programme: no programme from the loyalty API is "
+                      "cached and none is installed. Connect the API and run `frontdesk sync --once`, or set "
+                      "loyalty.programme_file")
+
+
+def _server_programme(settings: Settings) -> str:
+    """The version of the programme the configured API publishes, or "" when it cannot be had now."""
+    if not settings.api_url:
+        return ""
+    from frontdesk.app.config_cli import stored_api_key
+    from frontdesk.domain.programme import ProgrammeError, programme_from_dict
+    from sync.client import client_from_settings
+    from sync.errors import ApiError
+
+    api_key, _note = stored_api_key(settings)
+    if not api_key:
+        return ""
+    client = client_from_settings(settings, api_key, read_timeout=API_TIMEOUT_SECONDS, connect_timeout=5.0)
+    try:
+        data = client.programme().data
+        definition = data.get("program") if isinstance(data, dict) else None
+        programme = programme_from_dict(definition) if isinstance(definition, dict) else None
+    except (ApiError, ProgrammeError, ValueError, TypeError):
+        return ""
+    finally:
+        client.close()
+    return programme.version if programme is not None else ""
 
 
 def _has_display() -> bool:
@@ -264,6 +379,9 @@ def check_window(settings: Settings, screenshot: Path | None) -> str:
 def check_api(settings: Settings) -> str:
     if not settings.api_url:
         raise CheckSkipped("no API URL configured (offline or demo counter)")
+    if settings.api_url.startswith("http://") and not config.is_loopback_url(settings.api_url):
+        raise CheckFailed(f"{settings.api_url} is plain http:// to another machine: the API key and members' "
+                          "details travel unencrypted. Use https://")
     from frontdesk.app.config_cli import stored_api_key
     from sync.client import client_from_settings
     from sync.errors import ApiError, AuthError
@@ -323,18 +441,31 @@ def run_self_test(settings: Settings, *, config_path: Path | None = None, out: T
 
         record(_run_check("database", database))
         record(_run_check("scan", check_scan))
+        record(_run_check("camera", lambda: check_camera(settings)))
         if migrated:
-            window_settings = replace(settings, database=str(migrated[0]))
+            copy = migrated[0]
+            window_settings = replace(settings, database=str(copy))
             record(_run_check("window", lambda: check_window(window_settings, screenshot)))
+            record(_run_check("staff", lambda: check_staff(settings, copy)))
         else:
-            record(CheckResult("window", SKIP, "needs a working database (see above)", 0.0))
+            for name in ("window", "staff"):
+                record(CheckResult(name, SKIP, "needs a working database (see above)", 0.0))
+        record(_run_check("cards", lambda: check_card_key(settings)))
+        if migrated:
+            record(_run_check("programme", lambda: check_programme(settings, migrated[0])))
+        else:
+            record(CheckResult("programme", SKIP, "needs a working database (see above)", 0.0))
         record(_run_check("api", lambda: check_api(settings)))
     failed = [r for r in results if r.status == FAIL]
     skipped = sum(r.status == SKIP for r in results)
+    warned = [r.name for r in results if r.status == WARN]
     if failed:
         _emit(out, f"FAILED: {len(failed)} of {len(results)} checks failed ({', '.join(r.name for r in failed)})")
         return 1
-    _emit(out, f"PASSED: {len(results) - skipped} checks OK" + (f", {skipped} skipped" if skipped else ""))
+    ok = len(results) - skipped - len(warned)
+    _emit(out, f"PASSED: {ok} checks OK" + (f", {len(warned)} warning{'s' if len(warned) > 1 else ''} "
+                                            f"({', '.join(warned)})" if warned else "")
+          + (f", {skipped} skipped" if skipped else ""))
     return 0
 
 
@@ -342,11 +473,15 @@ def add_self_test_command(subparsers: Any, add_common: Callable[[argparse.Argume
     parser = subparsers.add_parser("self-test", help="check this PC and this build can run Front Desk (exit 0/1)")
     add_common(parser)
     parser.add_argument("--screenshot", metavar="PNG", help="also save the rendered main window to this file")
+    parser.add_argument("--demo", action="store_true",
+                        help="check as a demo counter (demo staff, card key and programme are then fine)")
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
     from frontdesk.app.config_cli import config_path_from_args, settings_from_args
 
     settings, _ = settings_from_args(args)
+    if settings.demo and not settings.member_card_key:
+        settings = replace(settings, member_card_key=config.DEMO_CARD_KEY)
     screenshot = Path(args.screenshot) if getattr(args, "screenshot", None) else None
     return run_self_test(settings, config_path=config_path_from_args(args), screenshot=screenshot)

@@ -40,8 +40,10 @@ def start_sync(window: Any, settings: Settings, api_key: str | None = None):  # 
     from sync.engine import build_engine
 
     connectivity = window.counter.connectivity if window.counter is not None else None
-    controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key,
-                                                               connectivity=connectivity), parent=window)
+    # The engine's database work queues on the task runner's executor: one writer thread in the process.
+    db_executor = window.runner.db_executor
+    controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key, connectivity=connectivity,
+                                                               db_executor=db_executor), parent=window)
     window.install_sync(controller)
     controller.start()
     return controller

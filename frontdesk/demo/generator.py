@@ -39,6 +39,15 @@ TIER_WEIGHTS = [60, 25, 12, 3]
 OUTLETS = [("BUGIS", "Bugis", "Asia/Singapore"), ("TAMPINES", "Tampines Mall", "Asia/Singapore")]
 STAFF = [("S01", "Jason Lim", "receptionist", "1111"), ("S02", "Aisha Rahman", "receptionist", "2222"),
          ("S03", "Mei Tan", "manager", "9999"), ("S04", "Priya Nair", "receptionist", "3333")]
+
+
+def demo_pins_hint() -> str:
+    """What the demo counter's sign-in shows a newcomer: who the demo staff are and their PINs."""
+    people = " · ".join(f"{name} {pin}" + (" (manager)" if role == "manager" else "")
+                        for _code, name, role, pin in STAFF)
+    return f"Demo counter — PINs: {people}"
+
+
 SERVICES = [("Ladies Cut & Blow", "SVC-CUT-L", "Hair", 6800), ("Men's Cut", "SVC-CUT-M", "Hair", 3800),
             ("Colour Retouch", "SVC-COL-R", "Colour", 12000), ("Full Head Highlights", "SVC-COL-H", "Colour", 22000),
             ("Scalp Spa", "SVC-SPA-S", "Spa", 8800), ("Keratin Treatment", "SVC-TRT-K", "Treatment", 28000),

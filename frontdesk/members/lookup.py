@@ -78,6 +78,8 @@ def scan_code_resolver(card_key: str, region: str = "SG") -> CodeResolver:
             return "code", code.value
         if code.kind == "voucher":
             return "voucher", f"{code.message}: open the member, then apply it in the sale"
+        if code.kind == "unknown" and code.text[:4].upper() == "FDM1":
+            return "refused", code.message  # a card this PC cannot check (no card key): say so, never guess
         return None
 
     return resolve

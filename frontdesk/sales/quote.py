@@ -67,6 +67,11 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
         errors["member"] = "This member is no longer in the local cache"
     elif profile.status == "inactive":
         errors["member"] = f"{profile.name}'s membership is inactive: the sale cannot earn or redeem"
+    elif profile.status == "conflict":
+        # Sending it could credit another member (the one the server knows by this phone or email).
+        errors["member"] = (f"The loyalty server refused {profile.name}'s enrolment (the phone or email belongs to "
+                            f"another member): a manager must resolve it in the sync panel before this member "
+                            f"takes sales")
 
     receipt_no = (draft.receipt_no or "").strip()
     earlier = None

@@ -12,7 +12,6 @@ from frontdesk.domain.money import Money
 from frontdesk.domain.programme import Programme
 from frontdesk.sales.form import parse_lines, parse_payments
 from frontdesk.sales.model import NO_RESPONSE, RecordedSale, SaleQuote, SaleRequest
-from frontdesk.sales.payloads import sale_payload
 from frontdesk.sales.receipts import sale_receipt_text
 from frontdesk.store.members import load_profile
 from frontdesk.store.models import (
@@ -26,6 +25,12 @@ from frontdesk.store.models import (
     SaleRedemption,
     Staff,
 )
+
+
+def sale_effect(sale: Sale) -> dict[str, object]:
+    """The outbox payload of a sale, in the counter's terms: which sale. The sync engine builds the loyalty API
+    request from the sale's rows when it sends it (so the member's server id, once known, is the one used)."""
+    return {"v": 2, "sale_id": sale.id}
 
 
 def replay(session: Session, draft_id: str) -> RecordedSale | None:
@@ -110,7 +115,7 @@ def write_sale(session: Session, draft: SaleRequest, quote: SaleQuote, *, settin
     sale.receipt_text = sale_receipt_text(settings, programme, sale, member, staff, quote)
     session.add(OutboxEntry(idempotency_key=draft.draft_id, kind="sale", partition_key=f"member:{member.id}",
                             sale_id=sale.id, member_id=member.id,
-                            payload=sale_payload(settings, sale, member, staff, quote), **NO_RESPONSE))
+                            payload=sale_effect(sale), **NO_RESPONSE))
     session.flush()
     return RecordedSale(sale_id=sale.id, receipt_no=sale.receipt_no, receipt_text=sale.receipt_text,
                          total=quote.total, points_earned=quote.points_earned,

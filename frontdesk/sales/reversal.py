@@ -2,6 +2,7 @@
 points), and writing the reversal row, its ledger entries, reinstated vouchers, outbox entry and audit entry."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -26,7 +27,6 @@ from frontdesk.sales.model import (
     ReversalResult,
     new_draft_id,
 )
-from frontdesk.sales.payloads import member_identifier
 from frontdesk.sales.quote import summarise_sale
 from frontdesk.sales.receipts import reversal_receipt_text
 from frontdesk.store.members import load_profile
@@ -142,13 +142,14 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
 
     change = reversal.points_change
     queued = True
+    # The payload says what the reversal is in the counter's terms; the sync engine builds the API requests
+    # (a void of the server's transaction, or a points adjustment) from the rows when it sends them.
+    payload: dict[str, object]
     if quote.void:
-        payload = {"endpoint": "integration/point_transaction/void", "original_sale_id": original.id,
-                   "transaction_no": original.receipt_no, "redeem_codes": reinstated}
+        payload = {"v": 2, "original_sale_id": original.id, "redeem_codes": reinstated}
     elif change:
-        params = {"action": "deduct" if change < 0 else "add", "points": abs(change),
-                  **member_identifier(member, settings), "note": f"refund of {original.receipt_no}"}
-        payload = {"endpoint": "point/adjust", "params": params, "original_sale_id": original.id}
+        payload = {"v": 2, "original_sale_id": original.id, "points_change": change,
+                   "note": f"refund of {original.receipt_no}"}
     else:
         queued = False
         payload = {}
@@ -168,7 +169,7 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
     return ReversalResult(reversal_sale_id=row.id, original_sale_id=original.id, kind=kind, reversal=reversal,
                           new_balance=new_balance, receipt_text=row.receipt_text, queued=queued)
 
-def _previous_reversal(earlier: list[Sale], total: Money, balance: Balances) -> Reversal:
+def _previous_reversal(earlier: Sequence[Sale], total: Money, balance: Balances) -> Reversal:
     """The running totals of a sale's earlier refunds, in the shape `reverse_sale` continues from."""
     currency = total.currency
     refunded = Money.from_minor(sum(r.total_minor for r in earlier), currency)

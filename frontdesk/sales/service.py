@@ -41,10 +41,12 @@ to the balance's actual change, and the shortfall stays visible instead of a sil
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace as dc_replace
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from frontdesk.config import Settings
@@ -63,6 +65,7 @@ from frontdesk.sales.quote import quote_sale, summarise_sale
 from frontdesk.sales.record import replay, write_sale
 from frontdesk.sales.reversal import quote_reversal, write_reversal
 from frontdesk.staff.service import StaffService
+from frontdesk.store.health import describe_storage_error, free_space_problem
 from frontdesk.store.models import Sale
 from frontdesk.store.types import utc_now
 
@@ -98,6 +101,14 @@ class SalesService:
                 if not quote.ok:
                     raise SaleRefused(quote)
                 return write_sale(session, draft, quote, settings=self.settings, programme=self.programmes.programme)
+        except OperationalError as error:
+            # The disk filled (or went read-only) between the quote and the write: the transaction rolled back,
+            # so nothing of the sale was written; say so in the receptionist's words, as a refusal.
+            problem = describe_storage_error(error, self._database_path())
+            if problem is None:
+                raise
+            quote = self.quote(draft)
+            raise SaleRefused(dc_replace(quote, errors={**quote.errors, "storage": str(problem)})) from None
         except IntegrityError:
             # Only a concurrent writer could get here (the checks above run under the write lock); report it the
             # way a person understands: the receipt is already recorded, or this very draft already was.
@@ -160,5 +171,11 @@ class SalesService:
 
     # --- internals ------------------------------------------------------------------------------------------------
     def _quote(self, session: Session, draft: SaleRequest) -> SaleQuote:
-        return quote_sale(session, draft, settings=self.settings, programme=self.programmes.programme,
-                          online=bool(self.is_online()), now=self.clock())
+        quote = quote_sale(session, draft, settings=self.settings, programme=self.programmes.programme,
+                           online=bool(self.is_online()), now=self.clock())
+        # A full disk refuses the sale while it is being typed, not half-way through writing it.
+        room = free_space_problem(self._database_path())
+        return dc_replace(quote, errors={**quote.errors, "storage": room}) if room else quote
+
+    def _database_path(self) -> Path:
+        return Path(self.engine.url.database or self.settings.database_path)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.pins import hash_pin, verify_pin
@@ -99,18 +99,16 @@ class StaffService:
         pin = (pin or "").strip()
         if not pin.isdigit():
             return PinCheck(False, info, "Type the PIN: digits only")
+        attempts = self._claim_attempt(staff_id, now)
+        if attempts is None:  # another attempt locked the PIN between our read and now
+            return self._locked(staff_id, info, now)
         if verify_pin(pin, pin_hash):
             with Session(self.engine) as session, session.begin():
                 session.execute(update(Staff).where(Staff.id == staff_id)
                                 .values(failed_pin_attempts=0, locked_until=None))
             return PinCheck(True, info, f"Signed in as {info.name}" if purpose == "sign-in" else "PIN accepted")
+        delay = lockout_delay(attempts)
         with Session(self.engine) as session, session.begin():
-            row = session.get(Staff, staff_id)
-            assert row is not None
-            row.failed_pin_attempts = (row.failed_pin_attempts or 0) + 1
-            attempts = row.failed_pin_attempts
-            delay = lockout_delay(attempts)
-            row.locked_until = now + timedelta(seconds=delay) if delay else None
             session.add(AuditEntry(staff_id=staff_id, action="pin_failed",
                                    details={"purpose": purpose, "attempts": attempts, "locked_seconds": delay}))
         if delay:
@@ -118,6 +116,32 @@ class StaffService:
         left = FREE_ATTEMPTS - attempts
         return PinCheck(False, info, f"Wrong PIN ({left} more {'try' if left == 1 else 'tries'} before a pause)",
                         attempts_left=left)
+
+    def _claim_attempt(self, staff_id: int, now: datetime) -> int | None:
+        """Count this attempt as a wrong one before the PIN is checked, in one write transaction; None if locked.
+
+        Counting first (and locking as if it will fail) is what makes the lockout hold against attempts running at
+        the same time: each one sees the count the previous one left, so only `FREE_ATTEMPTS` guesses get through
+        before the pause, however many are made at once. A right PIN then resets the count."""
+        with Session(self.engine) as session, session.begin():
+            attempts = session.scalar(
+                update(Staff)
+                .where(Staff.id == staff_id, or_(Staff.locked_until.is_(None), Staff.locked_until <= now))
+                .values(failed_pin_attempts=func.coalesce(Staff.failed_pin_attempts, 0) + 1)
+                .returning(Staff.failed_pin_attempts))
+            if attempts is None:
+                return None
+            delay = lockout_delay(attempts)
+            if delay:
+                session.execute(update(Staff).where(Staff.id == staff_id)
+                                .values(locked_until=now + timedelta(seconds=delay)))
+            return int(attempts)
+
+    def _locked(self, staff_id: int, info: StaffInfo, now: datetime) -> PinCheck:
+        with Session(self.engine) as session:
+            locked_until = session.scalar(select(Staff.locked_until).where(Staff.id == staff_id))
+        wait = _seconds_until(locked_until, now) if locked_until is not None else FIRST_DELAY_SECONDS
+        return PinCheck(False, info, f"Too many wrong PINs: try again in {_duration(wait)}", wait)
 
     # --- staff records (set-up and tests) ------------------------------------------------------------------------
     def add_staff(self, code: str, name: str, role: str, pin: str) -> StaffInfo:

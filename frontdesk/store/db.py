@@ -89,9 +89,13 @@ def upgrade_database(path: str | Path) -> str:
     """Bring the file at `path` to the newest schema, creating it if needed; returns the revision reached.
 
     An existing file on an older revision is copied to `<name>.<revision>.bak` first, so a failed upgrade on a
-    counter PC never costs the shop its unsynced sales.
+    counter PC never costs the shop its unsynced sales. A damaged, empty or newer-schema file is refused with a
+    `frontdesk.store.health.StorageProblem` before anything touches it (never silently replaced by a new one).
     """
+    from frontdesk.store.health import inspect_database
+
     path = Path(path)
+    inspect_database(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     head = head_revision()
     current = current_revision(path)

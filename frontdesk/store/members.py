@@ -82,7 +82,8 @@ def column_values(fields: MemberFields, region: str) -> dict[str, Any]:
     }
 
 
-def add_member(session: Session, fields: MemberFields, region: str, codes: Sequence[tuple[str, str]] = ()) -> Member:
+def add_member(session: Session, fields: MemberFields, region: str,
+               codes: Sequence[tuple[str, str]] = ()) -> Member:
     member = Member(**column_values(fields, region))
     for code, kind in codes:
         member.codes.append(MemberCode(code=code, kind=kind))

@@ -72,8 +72,11 @@ class Member(Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # active | pending (enrolled here, not yet confirmed by the server) | inactive
+    # active | pending (enrolled here, not yet confirmed by the server) | inactive | conflict (the server refused
+    # this member's identity, e.g. a phone another member holds: takes no sales until a manager resolves it)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # A manager linked this member to another as a household (shared phone): its effects go to that member.
+    household_member_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     server_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -186,7 +189,15 @@ class Sale(Base):
     points_earned: Mapped[int] = mapped_column(Integer, default=0)  # local estimate until the server answers
     points_redeemed: Mapped[int] = mapped_column(Integer, default=0)
     server_points: Mapped[int | None] = mapped_column(Integer)  # what the server actually credited
-    # pending -> synced | rejected; a sale later voided/refunded keeps its status and gains a reversal row
+    # The day close reads these:
+    #   pending   queued, not yet known to the server
+    #   in_doubt  sent, answer lost (or the sender died mid-request): the server may or may not hold it; sync
+    #             resolves it by resending the same receipt number, never by guessing
+    #   synced    the server applied it (server_transaction_id is NULL when it is applied but its id is unknown:
+    #             "applied, id unknown"; a later void then uses the documented alternative, a point adjustment)
+    #   rejected  the server refused this very request; reject_reason holds its words for the manager
+    # A sale later voided/refunded keeps its status and gains a reversal row. A refused reward or voucher does not
+    # reject the sale: see SaleRedemption.status.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     server_transaction_id: Mapped[str | None] = mapped_column(String(64))
     reject_reason: Mapped[str | None] = mapped_column(Text)
@@ -257,6 +268,10 @@ class SaleRedemption(Base):
     discount_minor: Mapped[int] = mapped_column(Integer, default=0)
     free_sku: Mapped[str | None] = mapped_column(String(64))
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending (not yet sent) | applied (the server took it) | refused (the server refused it: the sale posted
+    # without it and the manager settles the discount already given with the customer; server_note says why)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    server_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     sale: Mapped[Sale] = relationship(back_populates="redemptions")
 
@@ -293,7 +308,13 @@ class OutboxEntry(Base):
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     payload: Mapped[Any] = mapped_column(JSONText)
-    # pending | done | parked (permanent failure, needs a manager) | discarded (manager's decision)
+    # The day close reads these:
+    #   pending    waiting to be sent (or retried after a transient failure)
+    #   in_doubt   sent, answer lost: resent with the same receipt number until the server's answer settles it
+    #   done       delivered (response holds what the server said)
+    #   parked     refused by the server, or a conflict: waits for a manager (last_error says why); holds only
+    #              the effects that depend on it (its reversals, a member's effects behind a refused enrolment)
+    #   discarded  a manager gave up on it (audited)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -301,6 +322,10 @@ class OutboxEntry(Base):
     response: Mapped[Any | None] = mapped_column(JSONText)  # the server's answer once delivered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The drainer that claimed the row to send it. Only one drainer runs per database (sync.outbox's drain lock);
+    # a claim left by another owner means that drainer died mid-request, so the row is in doubt.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbox_status_partition", "status", "partition_key", "id"),)
 
@@ -368,6 +393,62 @@ class InboundInvoice(Base):
     __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),
                       Index("ix_inbound_invoices_outlet_code_receipt_no", "outlet_code", "receipt_no"),
                       Index("ix_inbound_invoices_status", "status"))
+
+
+# --- the manager's day (issue 13) ----------------------------------------------------------------------------
+class DayClose(Base):
+    """A Z close of one business day for one scope (outlet and counter; "" means all), with its frozen totals.
+
+    One row per close. Reopening marks the row reopened (who, when, why) and keeps it: a later close adds a new
+    row, so the history of closes and reopenings stays readable. At most one row per scope is `closed` at a time.
+    """
+
+    __tablename__ = "day_closes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    counter_id: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="closed")  # closed | reopened
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)  # set when closed despite blockers
+    blockers: Mapped[Any] = mapped_column(JSONText)  # what was open at close time (empty unless overridden)
+    snapshot: Mapped[Any] = mapped_column(JSONText)  # the day's totals as closed (reports.day.DayTotals.to_dict)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("uq_day_closes_scope_closed", "business_date", "outlet_code", "counter_id", unique=True,
+              sqlite_where=text("status = 'closed'")),
+        Index("ix_day_closes_business_date", "business_date"),
+    )
+
+
+class PointAdjustment(Base):
+    """A manager's goodwill or correction: points added or removed for a member, queued like any other effect."""
+
+    __tablename__ = "point_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    points: Mapped[int] = mapped_column(Integer)  # signed: + added, − removed
+    reason: Mapped[str] = mapped_column(String(32))  # goodwill | correction
+    note: Mapped[str] = mapped_column(Text, default="")
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    outlet_code: Mapped[str] = mapped_column(String(32), default="")
+    counter_id: Mapped[str] = mapped_column(String(32), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("points_ledger.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+# The day's queries: sync health per day, each sale's outbox entry, and the reversals of a day's sales.
+Index("ix_outbox_created_at", OutboxEntry.created_at)
+Index("ix_outbox_sale_id", OutboxEntry.sale_id)
+Index("ix_sales_original_sale_id", Sale.original_sale_id)
 
 
 # --- invoice mail (issue 14) ---------------------------------------------------------------------------------

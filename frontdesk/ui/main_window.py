@@ -5,8 +5,9 @@ Up/Down move through the hits, Enter opens the selected or the only hit, Esc cle
 keyboard that types a code and Enter very fast, so a scan takes exactly the same path as a receptionist typing.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
-new member, F9 void or refund a sale (or double-click a recent visit), Ctrl+L lock. Each needs someone signed in;
-the sign-in panel covers the whole window, so a locked counter shows no member data.
+new member, F9 void or refund a sale (or double-click a recent visit), F10 the day (frontdesk.ui.day), F7 receipts
+waiting and Ctrl+Shift+R invoice review (frontdesk.ui.invoices), Ctrl+L lock.
+Each needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.screen import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +332,10 @@ class MainWindow(QMainWindow):
         if not profile.member_no:
             self.hint_label.setText("This member has no member ID yet, so no card can be made")
             return
+        if not self.settings.member_card_key:
+            self.hint_label.setText("No member card key is set on this counter (`frontdesk setup`), so no card "
+                                    "can be made")
+            return
         token = sign_member_card(profile.member_no, self.settings.member_card_key)
         dialog = MemberCardDialog(profile.name, profile.member_no, token, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -350,12 +356,22 @@ class MainWindow(QMainWindow):
         self.lock_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.lock_button.clicked.connect(self.lock)
         self.statusBar().addPermanentWidget(self.lock_button)
+        self.staff_button = QPushButton("Staff…")
+        self.staff_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.staff_button.clicked.connect(self.open_staff_admin)
+        self.statusBar().addPermanentWidget(self.staff_button)
         self.sign_in = SignInPanel(counter.staff, self.runner, self)
         self.sign_in.signed_in.connect(self._signed_in)
+        if self.settings.demo:
+            from frontdesk.demo.generator import demo_pins_hint
+
+            self.sign_in.set_hint(demo_pins_hint())
         QShortcut(QKeySequence("F2"), self, activated=self.new_sale_for_current)
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.open_enrolment)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=self.lock)
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
+        QShortcut(QKeySequence("F10"), self, activated=self.open_day)
+        QShortcut(QKeySequence("Ctrl+Shift+S"), self, activated=self.open_staff_admin)
         # WESS invoice mail (issue 14): receipts that named no member, and the managers' review list.
         QShortcut(QKeySequence("F7"), self, activated=self.open_receipts_waiting)
         QShortcut(QKeySequence("Ctrl+Shift+R"), self, activated=self.open_invoice_review)
@@ -424,6 +440,7 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(self._dialog_closed)
         dialog.void_requested.connect(lambda sale_id: self.open_void(sale_id=sale_id))
         self.checkout_dialog = dialog
+        fit_to_screen(dialog, self)
         dialog.open()
         self.dialog_opened.emit(dialog)
 
@@ -451,12 +468,13 @@ class MainWindow(QMainWindow):
             dialog.open_member_requested.connect(self.open_member)
             dialog.finished.connect(lambda _code: (self.activateWindow(), self.search_box.setFocus()))
             self.enrol_dialog = dialog
+            fit_to_screen(dialog, self)
             dialog.open()
             self.dialog_opened.emit(dialog)
 
         self._with_staff(show)
 
-    def open_void(self, sale_id: int | None = None, receipt_no: str = "") -> None:
+    def open_void(self, sale_id: int | None = None, receipt_no: str = "", parent: QWidget | None = None) -> None:
         if self.locked:
             return
 
@@ -466,13 +484,55 @@ class MainWindow(QMainWindow):
             assert self.counter is not None
             member_id = self.current_view.profile.id if self.current_view is not None else None
             dialog = VoidDialog(self.settings, self.counter, self.runner, sale_id=sale_id, receipt_no=receipt_no,
-                                member_id=member_id, signed_in=self.staff, parent=self)
+                                member_id=member_id, signed_in=self.staff, parent=parent or self)
             dialog.finished.connect(self._dialog_closed)
             self.void_dialog = dialog
+            fit_to_screen(dialog, self)
             dialog.open()
             self.dialog_opened.emit(dialog)
 
         self._with_staff(show)
+
+    day_window = None
+
+    def open_day(self) -> None:
+        """The Day window: the whole day for a manager, their own shift for a receptionist."""
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.reports.service import DayService
+            from frontdesk.ui.day import sync_decisions
+            from frontdesk.ui.day.screen import DayWindow
+
+            assert self.counter is not None
+            service = DayService(self.counter.sales.engine, self.settings, self.counter.staff, sync_decisions())
+            window = DayWindow(service, self.runner, self.staff, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            def void_from_day(sale_id: int) -> None:
+                # Over the Day window (it is modal to this one); the day shows the reversal when it closes.
+                self.open_void(sale_id=sale_id, parent=window)
+                if self.void_dialog is not None and self.void_dialog.parent() is window:
+                    self.void_dialog.finished.connect(lambda _code: window.reload())
+
+            window.void_requested.connect(void_from_day)
+            if self.sync is not None:
+                window.sync_now = self.sync.wake
+            window.finished.connect(self._dialog_closed)
+            self.day_window = window
+            fit_to_screen(window, self)
+            window.open()
+            self.dialog_opened.emit(window)
+
+        self._with_staff(show)
+
+    def open_staff_admin(self) -> None:
+        """Staff administration, behind a manager's PIN (Staff… in the status bar, Ctrl+Shift+S)."""
+        if self.locked or self.counter is None:
+            return
+        from frontdesk.ui.staff_admin import open_staff_admin
+
+        self.staff_admin_dialog = open_staff_admin(self, self.counter.staff, self.runner)
 
     def invoice_services(self):  # type: ignore[no-untyped-def]
         if getattr(self, "_invoice_services", None) is None:

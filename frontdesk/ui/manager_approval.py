@@ -1,4 +1,4 @@
-"""A manager's PIN for one decision (retrying or discarding a parked sync entry)."""
+"""A manager's PIN for one decision (retrying or discarding a parked sync entry, opening staff administration)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
@@ -19,8 +19,10 @@ from frontdesk.ui.tasks import TaskRunner
 class ManagerApprovalDialog(QDialog):
     """Pick the approving manager and type their PIN; the PIN check (slow scrypt, lockout) runs off the GUI thread."""
 
-    def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None) -> None:
+    def __init__(self, staff: StaffService, runner: TaskRunner, question: str, parent: QWidget | None = None, *,
+                 purpose: str = "sync decision") -> None:
         super().__init__(parent)
+        self._purpose = purpose
         self.setWindowTitle("Manager approval")
         self.setMinimumWidth(420)
         self._staff, self._runner = staff, runner
@@ -70,7 +72,7 @@ class ManagerApprovalDialog(QDialog):
             return
         self.buttons.setEnabled(False)
         staff = self._staff
-        self._runner.run_db(lambda: staff.check_pin(manager_id, pin, require_manager=True, purpose="sync decision"),
+        self._runner.run_db(lambda: staff.check_pin(manager_id, pin, require_manager=True, purpose=self._purpose),
                             self._checked, self._failed)
 
     def _checked(self, check: PinCheck) -> None:

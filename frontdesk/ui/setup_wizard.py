@@ -83,6 +83,21 @@ def _store_key(key_name: str, api_key: str) -> None:
     secrets.set_api_key(api_key, key_name)
 
 
+def _keyring_available() -> bool:
+    from frontdesk import secrets
+
+    return secrets.keyring_available()
+
+
+def no_keyring_advice() -> str:
+    from frontdesk.secrets import ENV_VAR
+
+    return (f"This PC has no credential store to keep the API key in, so Finish saves every setting but not the "
+            f"key. Set the {ENV_VAR} environment variable to the key for the Windows account that runs Front Desk "
+            f"(System → Advanced system settings → Environment Variables, or `setx {ENV_VAR} <key>`), then start "
+            "Front Desk again.")
+
+
 class ValidatedPage(QWizardPage):
     """A page whose fields each carry a check; Next/Finish is enabled only when every check passes.
 
@@ -271,12 +286,13 @@ class ApiPage(ValidatedPage):
 
 
 class CounterPage(ValidatedPage):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, configured: bool = True) -> None:
         super().__init__("This counter", "Which outlet this PC is in and which counter it is; both appear on "
                                          "every sale sent to the loyalty platform.")
-        self.outlet = QLineEdit(settings.outlet_code)
+        # A new counter starts with an empty outlet: a guessed one would send sales under another shop's code.
+        self.outlet = QLineEdit(settings.outlet_code if configured else "")
         self.outlet.setObjectName("OutletCode")
-        self.outlet.setPlaceholderText("BUGIS")
+        self.outlet.setPlaceholderText("the outlet's store code, e.g. SG-ORCHARD")
         self.add_field("Outlet code", self.outlet, self.outlet_problem, self.outlet.textChanged,
                        "The store code used by the loyalty platform for this outlet.")
         self.counter = QLineEdit(settings.counter_id)
@@ -417,6 +433,100 @@ class LocalePage(ValidatedPage):
         return _setting_problem("counter.timezone", self.timezone_name())
 
 
+CARD_KEY_NEW, CARD_KEY_SHARED, CARD_KEY_KEEP = "new", "shared", "keep"
+CARD_KEY_MIN_LENGTH = 16
+
+
+def new_card_key() -> str:
+    """A member-card signing key for a business: 128 random bits, in letters and digits easy to read out."""
+    import base64
+    import secrets as token_source
+
+    return base64.b32encode(token_source.token_bytes(20)).decode("ascii").rstrip("=")
+
+
+class CardKeyPage(ValidatedPage):
+    """The key that signs this business's member cards: made here for the first counter, typed in on the others."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__("Member cards", "Member cards carry a code signed with this business's key, so a card "
+                                         "cannot be forged from a member number. Every counter of the business "
+                                         "needs the same key.")
+        current = settings.member_card_key
+        self.current = current if current and current != config.DEMO_CARD_KEY else ""
+        self.generated = new_card_key()
+        self.mode = QComboBox()
+        self.mode.setObjectName("CardKeyMode")
+        if self.current:
+            self.mode.addItem("Keep this counter's current key", CARD_KEY_KEEP)
+        self.mode.addItem("This is the business's first counter: make a new key", CARD_KEY_NEW)
+        self.mode.addItem("Another counter already has the key: type it in", CARD_KEY_SHARED)
+        self.shown_key = QLineEdit(self.generated)
+        self.shown_key.setObjectName("NewCardKey")
+        self.shown_key.setReadOnly(True)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy_key)
+        key_row = QWidget()
+        key_layout = QHBoxLayout(key_row)
+        key_layout.setContentsMargins(0, 0, 0, 0)
+        key_layout.addWidget(self.shown_key, 1)
+        key_layout.addWidget(self.copy_button)
+        self.shared = QLineEdit()
+        self.shared.setObjectName("SharedCardKey")
+        self.shared.setPlaceholderText("the key from the first counter's setup (or `config show` there)")
+        self.add_field("Card key", self.mode, lambda: "", self.mode.currentIndexChanged)
+        self.form.addRow("New key", key_row)
+        self.new_hint = QLabel("<b>Write this key down or copy it now:</b> it is shown only here, and the other "
+                               "counters of this business need it in their setup.")
+        self.new_hint.setWordWrap(True)
+        self.form.addRow("", self.new_hint)
+        self.add_field("Shared key", self.shared, self.shared_problem, self.shared.textChanged)
+        self.key_rows = (key_row, self.new_hint)
+        self.mode.currentIndexChanged.connect(lambda _i: self._mode_changed())
+        self._mode_changed()
+
+    def chosen_mode(self) -> str:
+        return str(self.mode.currentData())
+
+    def select_mode(self, mode: str) -> None:
+        self.mode.setCurrentIndex(self.mode.findData(mode))
+
+    def _mode_changed(self) -> None:
+        mode = self.chosen_mode()
+        for widget in self.key_rows:
+            self.form.setRowVisible(widget, mode == CARD_KEY_NEW)
+        self.shared.setEnabled(mode == CARD_KEY_SHARED)
+        self.revalidate()
+
+    def copy_key(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(self.generated)
+        self.copy_button.setText("Copied")
+
+    def shared_problem(self) -> str:
+        if self.chosen_mode() != CARD_KEY_SHARED:
+            return ""
+        key = self.shared.text().strip()
+        if not key:
+            return "type the key the other counters use"
+        if key == config.DEMO_CARD_KEY:
+            return "this is the published demo key: make a new key for the business instead"
+        if len(key) < CARD_KEY_MIN_LENGTH or any(c.isspace() for c in key):
+            return f"a card key is at least {CARD_KEY_MIN_LENGTH} characters, without spaces"
+        return ""
+
+    def card_key(self) -> str:
+        mode = self.chosen_mode()
+        if mode == CARD_KEY_KEEP:
+            return self.current
+        if mode == CARD_KEY_SHARED:
+            return self.shared.text().strip()
+        return self.generated
+
+
 class SummaryPage(QWizardPage):
     def __init__(self, config_path: Path) -> None:
         super().__init__()
@@ -447,6 +557,10 @@ class SummaryPage(QWizardPage):
             return
         self.preview.setPlainText(config.to_toml(settings).replace(
             f'member_card_key = "{settings.member_card_key}"', 'member_card_key = "***"'))
+        if not wizard.keyring_available and settings.api_url and wizard.api_page.key.text().strip():
+            self.key_line.setText(no_keyring_advice())
+            self.setSubTitle(f"Finish writes this to {self.config_path}.")
+            return
         typed = wizard.api_page.key.text().strip()
         stores_key = " and stores the API key in the operating system's credential store" if (
             settings.api_url and typed) else ""
@@ -479,14 +593,27 @@ class SetupWizard(QWizard):
         self.saved_settings: Settings | None = None
         self._saving = False
 
+        self.keyring_available = True
+        self.key_stored = False
+        self.key_problem = ""  # why the API key was not stored (no credential store): shown, logged
+        self._discard_confirmed = False
         self.api_page = ApiPage(self.base, self.runner)
-        self.counter_page = CounterPage(self.base)
+        self.counter_page = CounterPage(self.base, configured=self.config_path.exists())
         self.camera_page = CameraPage(self.base, self.runner)
         self.locale_page = LocalePage(self.base)
+        self.card_page = CardKeyPage(self.base)
         self.summary_page = SummaryPage(self.config_path)
-        for page in (self.api_page, self.counter_page, self.camera_page, self.locale_page, self.summary_page):
+        for page in (self.api_page, self.counter_page, self.camera_page, self.locale_page, self.card_page,
+                     self.summary_page):
             self.addPage(page)
         self.finished.connect(self._stop_runner)
+        self._initial_state = self._typed_state()
+        self.runner.run_io(_keyring_available, self._keyring_known)
+
+    def _keyring_known(self, available: bool) -> None:
+        self.keyring_available = bool(available)
+        if not available:
+            self.api_page.key_hint.setText(no_keyring_advice())
 
     def collected_settings(self) -> Settings:
         """The settings the pages describe, on top of everything else already configured; validated."""
@@ -499,6 +626,7 @@ class SetupWizard(QWizard):
             phone_region=self.locale_page.region_code(),
             currency=self.locale_page.currency_code(),
             timezone=self.locale_page.timezone_name(),
+            member_card_key=self.card_page.card_key(),
         )
         return config.from_mapping({}, base=candidate)
 
@@ -517,16 +645,26 @@ class SetupWizard(QWizard):
         self.button(QWizard.WizardButton.FinishButton).setEnabled(False)
         self.summary_page.error.setText("")
 
-        def save() -> Path:
+        def save() -> tuple[Path, bool, str]:
+            from frontdesk.secrets import SecretStoreUnavailable
+
+            stored, problem = False, ""
             if settings.api_url and api_key:
-                _store_key(settings.api_key_name, api_key)  # SecretStoreUnavailable says what to do instead
-            return config.save(settings, path)
+                try:
+                    _store_key(settings.api_key_name, api_key)
+                    stored = True
+                except SecretStoreUnavailable as unavailable:
+                    problem = str(unavailable)  # the settings are still saved; the advice says how to add the key
+            return config.save(settings, path), stored, problem
 
-        self.runner.run_io(save, lambda written: self._saved(settings, written), self._save_failed)
+        self.runner.run_io(save, lambda written: self._saved(settings, *written), self._save_failed)
 
-    def _saved(self, settings: Settings, path: Path) -> None:
+    def _saved(self, settings: Settings, path: Path, key_stored: bool = False, key_problem: str = "") -> None:
         self._saving = False
         self.saved_settings = settings
+        self.key_stored, self.key_problem = key_stored, key_problem
+        if key_problem:
+            log.warning("setup wizard: the API key was not stored (%s); settings saved to %s", key_problem, path)
         log.info("setup wizard saved the configuration to %s (outlet %s, counter %s)", path, settings.outlet_code,
                  settings.counter_id)
         self.config_saved.emit(settings)
@@ -542,6 +680,38 @@ class SetupWizard(QWizard):
             message = f"could not write {self.config_path} ({reason})"
         self.summary_page.error.setText(f"Not saved: {message}")
 
+    def _typed_state(self) -> tuple[Any, ...]:
+        return (self.api_page.url.text().strip(), self.api_page.key.text().strip(),
+                self.counter_page.outlet.text().strip(), self.counter_page.counter.text().strip(),
+                self.locale_page.region_code(), self.locale_page.currency_code(), self.locale_page.timezone_name(),
+                self.card_page.chosen_mode(), self.card_page.shared.text().strip())
+
+    def has_input(self) -> bool:
+        """Whether anything was typed or chosen that Cancel would throw away (the camera search is not typing)."""
+        return self._typed_state() != self._initial_state
+
+    def confirm_discard(self) -> bool:
+        """Cancel with something typed: ask first (Esc or a stray click must not throw away a page of settings)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, "Discard the setup?",
+                          "Nothing has been saved yet. Close the setup and discard what you typed?",
+                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("DiscardSetup")
+        box.button(QMessageBox.StandardButton.Cancel).setText("Keep editing")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.discard_box = box
+        return box.exec() == QMessageBox.StandardButton.Discard
+
+    def reject(self) -> None:
+        if self._saving:
+            return
+        if self.saved_settings is None and not self._discard_confirmed and self.has_input():
+            if not self.confirm_discard():
+                return
+            self._discard_confirmed = True
+        super().reject()
+
     def _stop_runner(self) -> None:
         if self._own_runner:
             self.runner.shutdown(wait=False)
@@ -549,7 +719,20 @@ class SetupWizard(QWizard):
 
 def run_setup_wizard(settings: Settings | None = None, config_path: Path | None = None,
                      parent: QWidget | None = None) -> Settings | None:
-    """Show the wizard modally; the saved settings, or None if IT cancelled."""
+    """Show the wizard modally; the saved settings, or None if IT cancelled.
+
+    Without `settings`, an existing config file is the starting point (running setup again changes only what IT
+    changes)."""
+    path = config_path or config.default_config_path()
+    if settings is None and path.exists():
+        try:
+            settings = config.load(path)
+        except ConfigError as error:
+            log.warning("setup wizard: starting from defaults, the config file has problems: %s", error)
     wizard = SetupWizard(settings, config_path, parent)
+    from frontdesk.ui.widgets.screen import fit_to_screen
+
+    fit_to_screen(wizard)
     wizard.exec()
+    run_setup_wizard.last_wizard = wizard  # type: ignore[attr-defined]  # cmd_setup reports a key not stored
     return wizard.saved_settings

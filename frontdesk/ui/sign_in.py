@@ -65,6 +65,12 @@ class SignInPanel(QWidget):
         self.subtitle.setObjectName("Muted")
         self.subtitle.setWordWrap(True)
         layout.addWidget(self.subtitle)
+        self.hint = QLabel("")
+        self.hint.setObjectName("SignInHint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("background: #fff8e1; color: #5d4200; border-radius: 6px; padding: 6px 8px;")
+        self.hint.hide()
+        layout.addWidget(self.hint)
         self.staff_list = QListWidget()
         self.staff_list.setAccessibleName("Staff")
         self.staff_list.setMinimumHeight(170)
@@ -96,6 +102,11 @@ class SignInPanel(QWidget):
         self.hide()
 
     # --- showing ---------------------------------------------------------------------------------------------
+    def set_hint(self, text: str) -> None:
+        """A standing note under the title (the demo counter's PINs)."""
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
+
     def start(self, *, locked_by: StaffInfo | None = None, message: str = "") -> None:
         """Show the panel and load the staff list; `locked_by` pre-selects whoever locked the counter."""
         self.title.setText("Counter locked" if locked_by else "Sign in")
@@ -121,7 +132,8 @@ class SignInPanel(QWidget):
         if self.staff_list.currentRow() < 0 and self.staff_list.count():
             self.staff_list.setCurrentRow(0)
         if not staff:
-            self.error.show_message("No staff are set up in this database: ask IT to add staff with PINs")
+            self.error.show_message("No staff are set up in this database. IT adds them with "
+                                    "`frontdesk staff add --code S01 --name \"...\" --role manager`")
         elif preselect is not None:
             self.pin_edit.setFocus()
 

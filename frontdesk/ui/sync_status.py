@@ -1,14 +1,20 @@
 """Sync in the window: a status-bar item, the sync panel, and the Qt adapter that runs the sync engine.
 
-`SyncController` owns the engine (`sync.engine.SyncEngine`, Qt-free) and runs it on its own thread; everything the
-GUI asks of it (refresh a member, list entries, retry, discard) runs on a second small worker thread. Answers come
-back by signal, so the GUI thread never touches the network or the database.
+`SyncController` owns the engine (`sync.engine.SyncEngine`, Qt-free) and runs its loop on a thread of its own;
+what the GUI asks of it (refresh a member, list entries, a manager's decision) runs on a small request thread. The
+engine does every database read and write on the process's one database executor (the task runner's, handed to
+the engine by `frontdesk.app.wiring`), so neither thread is a second database writer. Answers come back by
+signal, so the GUI thread never touches the network or the database.
 
     controller = SyncController(settings, lambda: build_engine(settings))
     window.statusBar().addPermanentWidget(SyncStatusWidget(controller, approve=ask_manager_pin))
     controller.start()      # ... controller.stop() when the window closes
 
-`approve(parent, action_text)` is how Retry and Discard get a manager: it returns the approving manager's staff id,
+A manager's decisions on the sync panel: Retry, Send without the refused part (a refused points payment), Mark
+applied (an adjustment whose answer was lost, checked on the server), Resolve member (a member the server refused
+because another holds the phone: household link, another phone or email, or merge) and Discard. All are audited.
+
+`approve(parent, action_text)` is how those get a manager: it returns the approving manager's staff id,
 or None when cancelled. Without it the panel shows those buttons disabled ("needs a manager").
 """
 from __future__ import annotations
@@ -25,10 +31,12 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -52,8 +60,9 @@ class SyncController(QObject):
     statusChanged = Signal(object)  # SyncStatus
     entriesLoaded = Signal(object)  # list[sync.engine.EntryView]
     memberRefreshed = Signal(int, object)  # member id, sync.pull.MemberRefresh | None
-    actionFinished = Signal(str)  # plain-language result of retry/discard
+    actionFinished = Signal(str)  # plain-language result of a manager's action
     actionFailed = Signal(str)
+    candidatesLoaded = Signal(int, object)  # member id, list[(member id, label)] holding its phone or email
 
     def __init__(self, settings: Any, engine_factory: Callable[[], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -160,9 +169,29 @@ class SyncController(QObject):
         self._with_engine(job)
 
     def discard(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        self._decide(lambda engine: engine.discard(entry_id, staff_id, note),
+                     f"Entry #{entry_id} was discarded; it will not be sent.")
+
+    def send_without_refused_part(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        self._decide(lambda engine: engine.send_without_refused_part(entry_id, staff_id, note),
+                     f"Entry #{entry_id} goes without the refused points payment; settle it with the customer.")
+
+    def mark_applied(self, entry_id: int, staff_id: int | None, note: str = "") -> None:
+        self._decide(lambda engine: engine.mark_applied(entry_id, staff_id, note),
+                     f"Entry #{entry_id} is recorded as applied on the server.")
+
+    def resolve_identity(self, member_id: int, action: str, staff_id: int | None, **details: Any) -> None:
+        self._decide(lambda engine: engine.resolve_identity(member_id, action, staff_id, **details),
+                     "The member is resolved; their waiting sales go now.")
+
+    def load_candidates(self, member_id: int) -> None:
+        self._with_engine(lambda engine: self._emit(self.candidatesLoaded, member_id,
+                                                    engine.identity_candidates(member_id)))
+
+    def _decide(self, action: Callable[[Any], None], done: str) -> None:
         def job(engine: Any) -> None:
-            engine.discard(entry_id, staff_id, note)
-            self._emit(self.actionFinished, f"Entry #{entry_id} was discarded; it will not be sent.")
+            action(engine)
+            self._emit(self.actionFinished, done)
             self._emit(self.entriesLoaded, engine.entries())
             self._emit(self.statusChanged, engine.status())
 
@@ -277,18 +306,26 @@ class SyncPanel(QDialog):
         buttons.addWidget(self.message, 1)
         self.retry_button = QPushButton("Retry")
         self.retry_button.setObjectName("Primary")
+        self.without_part_button = QPushButton("Send without the refused part")
+        self.applied_button = QPushButton("Mark applied")
+        self.resolve_button = QPushButton("Resolve member…")
         self.discard_button = QPushButton("Discard…")
         self.discard_button.setObjectName("Danger")
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         self.retry_button.clicked.connect(lambda: self._act("retry"))
+        self.without_part_button.clicked.connect(lambda: self._act("without_part"))
+        self.applied_button.clicked.connect(lambda: self._act("applied"))
+        self.resolve_button.clicked.connect(self._resolve)
         self.discard_button.clicked.connect(lambda: self._act("discard"))
-        for button in (self.retry_button, self.discard_button, close):
+        self.manager_buttons = (self.retry_button, self.without_part_button, self.applied_button,
+                                self.resolve_button, self.discard_button)
+        for button in (*self.manager_buttons, close):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         if approve is None:
-            for button in (self.retry_button, self.discard_button):
-                button.setToolTip("Needs a manager: sign in as a manager to retry or discard.")
+            for button in self.manager_buttons:
+                button.setToolTip("Needs a manager: sign in as a manager to decide what happens to it.")
 
         controller.entriesLoaded.connect(self.show_entries)
         controller.statusChanged.connect(self.show_status)
@@ -344,9 +381,14 @@ class SyncPanel(QDialog):
     @staticmethod
     def _state_text(entry: Any, zone: ZoneInfo) -> str:
         if entry.status == "parked":
-            return f"Needs attention: {entry.last_error or 'refused by the server'}"
-        if entry.waiting_behind is not None:
-            return f"Waits for #{entry.waiting_behind} (same member, kept in order)"
+            prefix = "Needs attention (in doubt)" if getattr(entry, "was_in_doubt", False) else "Needs attention"
+            return f"{prefix}: {entry.last_error or 'refused by the server'}"
+        reason = getattr(entry, "hold_reason", None)
+        if entry.waiting_behind is not None or reason:
+            where = f" (#{entry.waiting_behind})" if entry.waiting_behind is not None else ""
+            return f"Waits{where}: {reason or 'same member, kept in order'}"
+        if entry.status == "in_doubt":
+            return "In doubt: the answer was lost; resending the same receipt settles it"
         if entry.next_attempt_at is not None and entry.next_attempt_at > datetime.now(timezone.utc):
             when = entry.next_attempt_at.astimezone(zone).strftime("%H:%M:%S")
             return f"Retrying at {when}" + (f" — {entry.last_error}" if entry.last_error else "")
@@ -364,6 +406,10 @@ class SyncPanel(QDialog):
         allowed = parked and self.approve is not None
         self.retry_button.setEnabled(allowed)
         self.discard_button.setEnabled(allowed)
+        self.without_part_button.setEnabled(allowed and getattr(entry, "refused_part", None) == "points")
+        self.applied_button.setEnabled(allowed and bool(getattr(entry, "was_in_doubt", False)))
+        self.resolve_button.setEnabled(self.approve is not None and entry is not None
+                                       and bool(getattr(entry, "member_conflict", False)))
         if entry is None:
             if self.entries:
                 self.detail.setText("Select an entry to see its details. Entries that need attention can be "
@@ -373,23 +419,144 @@ class SyncPanel(QDialog):
                  + (f", receipt {entry.receipt_no}" if entry.receipt_no else "") + "."]
         if entry.last_error:
             lines.append(f"Server said: {entry.last_error}")
+        if getattr(entry, "hold_reason", None):
+            lines.append(f"It {entry.hold_reason}; the member's other sales keep going.")
+        if getattr(entry, "member_conflict", False):
+            lines.append("The loyalty server refused this member: another member holds the phone or email. "
+                         "Resolve member links them as a household, enrols with another phone or email, or "
+                         "merges them. Nothing is credited to the other member until then.")
+        if getattr(entry, "refused_part", None) == "points":
+            lines.append("Send without the refused part posts the sale without the points payment; settle that "
+                         "amount with the customer.")
+        if getattr(entry, "was_in_doubt", False):
+            lines.append("Its answer was lost and the server cannot say whether it was applied: check the "
+                         "member's points on the server, then Mark applied, or Retry to send it again.")
         if parked:
-            lines.append("Retry sends it again (fix the cause first). Discard drops it for good: the sale stays "
-                         "on this PC as rejected. Both are recorded with the approving manager.")
+            lines.append("Retry sends it again (fix the cause first). Discard drops it for good. Every decision "
+                         "is recorded with the approving manager.")
         self.detail.setText("\n".join(lines))
 
     def _act(self, action: str) -> None:
         entry = self.selected()
         if entry is None or entry.status != "parked" or self.approve is None:
             return
-        text = (f"Retry sending #{entry.id} ({entry.kind_label}, {entry.member_name})" if action == "retry" else
-                f"Discard #{entry.id} ({entry.kind_label}, {entry.member_name}) — it will never be sent")
+        what = f"#{entry.id} ({entry.kind_label}, {entry.member_name})"
+        text = {"retry": f"Retry sending {what}",
+                "without_part": f"Send {what} without the refused points payment",
+                "applied": f"Record {what} as applied on the server",
+                "discard": f"Discard {what} — it will never be sent"}[action]
         staff_id = self.approve(self, text)
         if staff_id is None:
             self.message.setText("Cancelled.")
             return
-        if action == "retry":
-            self.controller.retry(entry.id, staff_id)
-        else:
-            self.controller.discard(entry.id, staff_id)
+        {"retry": self.controller.retry, "without_part": self.controller.send_without_refused_part,
+         "applied": self.controller.mark_applied, "discard": self.controller.discard}[action](entry.id, staff_id)
         self.message.setText("Working…")
+
+    def _resolve(self) -> None:
+        entry = self.selected()
+        if entry is None or not getattr(entry, "member_conflict", False) or self.approve is None:
+            return
+        dialog = IdentityDialog(self.controller, entry.member_id, entry.member_name, parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.decision is None:
+            return
+        action, details = dialog.decision
+        staff_id = self.approve(self, f"Resolve {entry.member_name}: {IdentityDialog.LABELS[action]}")
+        if staff_id is None:
+            self.message.setText("Cancelled.")
+            return
+        self.controller.resolve_identity(entry.member_id, action, staff_id, **details)
+        self.message.setText("Working…")
+
+
+class IdentityDialog(QDialog):
+    """A manager's decision for a member the server refused because another member holds the phone or email."""
+
+    LABELS = {"household": "link to the member who holds the phone, as a household",
+              "reenrol": "enrol with another phone or email",
+              "merge": "the same person: merge into that member"}
+
+    def __init__(self, controller: SyncController, member_id: int, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Resolve {name}")
+        self.member_id = member_id
+        self.decision: tuple[str, dict[str, Any]] | None = None
+        layout = QVBoxLayout(self)
+        intro = QLabel(f"The loyalty server refused {name}: another member holds the same phone or email. "
+                       f"Their sales wait here until you decide.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.action = QComboBox()
+        for key, label in self.LABELS.items():
+            self.action.addItem(label, key)
+        layout.addWidget(self.action)
+        self.other = QComboBox()
+        self.other.setPlaceholderText("Loading the members with that phone…")
+        layout.addWidget(QLabel("Member who holds the phone or email"))
+        layout.addWidget(self.other)
+        self.phone = QLineEdit()
+        self.phone.setPlaceholderText("Another mobile, e.g. +65 9123 4567")
+        self.email = QLineEdit()
+        self.email.setPlaceholderText("or another email")
+        layout.addWidget(self.phone)
+        layout.addWidget(self.email)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #a61b1b;")
+        layout.addWidget(self.error)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        self.ok = QPushButton("Resolve")
+        self.ok.setObjectName("Primary")
+        self.ok.clicked.connect(self._accept)
+        row.addWidget(cancel)
+        row.addWidget(self.ok)
+        layout.addLayout(row)
+        self.action.currentIndexChanged.connect(self._action_changed)
+        controller.candidatesLoaded.connect(self._candidates)
+        controller.load_candidates(member_id)
+        self._action_changed()
+
+    def _candidates(self, member_id: int, candidates: list[tuple[int, str]]) -> None:
+        if member_id != self.member_id:
+            return
+        self.other.clear()
+        for other_id, label in candidates:
+            self.other.addItem(label, other_id)
+        if candidates:
+            self.other.setCurrentIndex(0)
+        else:
+            self.other.setPlaceholderText("No member here holds that phone or email")
+
+    def _action_changed(self) -> None:
+        reenrol = self.action.currentData() == "reenrol"
+        self.other.setEnabled(not reenrol)
+        self.phone.setEnabled(reenrol)
+        self.email.setEnabled(reenrol)
+
+    def _accept(self) -> None:
+        from frontdesk.domain import phone as phones
+
+        action = str(self.action.currentData())
+        if action == "reenrol":
+            details: dict[str, Any] = {}
+            if self.phone.text().strip():
+                parsed = phones.normalise(self.phone.text(), "SG")
+                if parsed is None:
+                    self.error.setText("That phone number cannot be read")
+                    return
+                details["phone_e164"] = parsed.e164
+            if self.email.text().strip():
+                details["email"] = self.email.text().strip().lower()
+            if not details:
+                self.error.setText("Give another phone or email")
+                return
+        else:
+            other = self.other.currentData()
+            if other is None:
+                self.error.setText("Choose the member who holds the phone or email")
+                return
+            details = {"other_member_id": int(other)}
+        self.decision = (action, details)
+        self.accept()

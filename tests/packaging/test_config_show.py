@@ -47,7 +47,7 @@ def test_show_without_a_file_lists_defaults_and_the_real_database_path(capsys):
     out = capsys.readouterr().out
     assert "not found: defaults apply" in out
     assert str(config.data_dir() / "frontdesk.sqlite") in _line(out, "path")
-    assert "demo key" in _line(out, "member_card_key")
+    assert "not set — member cards can be neither printed nor read" in _line(out, "member_card_key")
     assert "no API URL configured" in out
 
 

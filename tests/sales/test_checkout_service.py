@@ -29,6 +29,22 @@ from tests.sales.conftest import (
 )
 
 
+def wire_plan(db, sale_id: int):  # type: ignore[no-untyped-def]
+    """The loyalty API requests sync would send for the sale's outbox entry now."""
+    from sqlalchemy import create_engine, select
+
+    from frontdesk.store.models import OutboxEntry
+    from sync.eber.effects import build_plan
+
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(OutboxEntry.__table__).where(OutboxEntry.sale_id == sale_id)).first()
+            return build_plan(conn, row, "SG")
+    finally:
+        engine.dispose()
+
+
 def _pending_points(db, member_id: int) -> int:
     return query(db, "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE member_id = ? AND status = 'pending'",
                  (member_id,))[0][0]
@@ -73,8 +89,11 @@ def test_a_sale_writes_everything_in_one_go(services, settings, demo_db):
     assert outbox[0] == draft.draft_id and len(outbox[0]) == 32
     assert outbox[1:4] == ("sale", f"member:{member_id}", member_id) and outbox[5] == "pending"
     payload = json.loads(outbox[4])
-    params = payload["params"]
-    assert payload["endpoint"] == "integration/issue_point" and payload["redeem_codes"] == ["CUT10"]
+    # The outbox says which sale, in the counter's terms; sync builds the API request from the rows at send time.
+    assert payload == {"v": 2, "sale_id": sale.sale_id}
+    plan = wire_plan(demo_db, sale.sale_id)
+    params = plan.issue
+    assert plan.codes == ("CUT10",) and [code for code, _ in plan.redeems] == ["CUT10"]
     assert params["transaction_no"] == "W1001" and params["amount"] == quote.total.plain()
     assert params["custom_store_id"] == params["custom_store_code"] == "TAMPINES"
     assert params["custom_staff_id"] == "S01" and params["discount"] == "10.00" and params["tax"] == "22.68"
@@ -99,8 +118,7 @@ def test_paying_with_points_is_a_tender_and_is_sent_as_point_conversion(services
     assert quote.points_payment.plain() == "7.50" and quote.redemptions[0].points == 750
     assert quote.to_pay == quote.total - quote.points_payment
     sale = services.sales.record(draft)
-    payload = json.loads(query(demo_db, "SELECT payload FROM outbox WHERE sale_id = ?", (sale.sale_id,))[0][0])
-    assert payload["params"]["point_conversion_points"] == 750
+    assert wire_plan(demo_db, sale.sale_id).issue["point_conversion_points"] == 750
     assert ("points", 750, "750 pts") in query(demo_db, "SELECT method, amount_minor, reference FROM sale_payments "
                                                         "WHERE sale_id = ?", (sale.sale_id,))
 
@@ -300,9 +318,8 @@ def test_a_void_reverses_exactly_and_is_queued_linked_and_audited(services, demo
                         (result.reversal_sale_id,))) == [("clawback", -sale.points_earned, 3), ("restore", 1000, 3)]
     (kind, payload) = query(demo_db, "SELECT kind, payload FROM outbox WHERE sale_id = ?",
                             (result.reversal_sale_id,))[0]
-    assert kind == "void" and json.loads(payload) == {
-        "endpoint": "integration/point_transaction/void", "original_sale_id": sale.sale_id,
-        "transaction_no": "W1030", "redeem_codes": ["CUT10"]}
+    assert kind == "void" and json.loads(payload) == {"v": 2, "original_sale_id": sale.sale_id,
+                                                      "redeem_codes": ["CUT10"]}
     (details,) = query(demo_db, "SELECT details FROM audit_log WHERE action = 'void'")[0]
     audit = json.loads(details)
     assert audit["original_sale_id"] == sale.sale_id and audit["approved_by"] == "S03"
@@ -325,9 +342,8 @@ def test_partial_refunds_claw_back_pro_rata_and_a_void_finishes_exactly(services
     assert result.reversal.points_clawed_back == earned * 4000 // total_minor  # rounded down: the member keeps it
     payload = json.loads(query(demo_db, "SELECT payload FROM outbox WHERE sale_id = ?",
                                (result.reversal_sale_id,))[0][0])
-    assert payload == {"endpoint": "point/adjust", "original_sale_id": sale.sale_id, "params": {
-        "action": "deduct", "points": result.reversal.points_clawed_back, "user_id": payload["params"]["user_id"],
-        "note": "refund of W1040"}}
+    assert payload == {"v": 2, "original_sale_id": sale.sale_id, "points_change": -result.reversal.points_clawed_back,
+                       "note": "refund of W1040"}
     too_much = services.sales.quote_reversal(sale.sale_id, void=False, amount="100.00")
     assert too_much.errors["amount"] == "More than is left of the sale (S$93.00)"
     rest = services.sales.reverse(sale.sale_id, void=True, manager_id=3, manager_pin="9999", reason="all back")

@@ -16,6 +16,7 @@ from frontdesk.scan.cards import (
 from frontdesk.scan.codes import ScanCodeRules, interpret, sign_member_card
 from frontdesk.scan.decoders import CombinedDecoder, PyzbarDecoder, ZxingDecoder
 from frontdesk.scan.frames import read_image
+from tests.conftest import requires_zbar
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "scan"
 
@@ -32,6 +33,7 @@ def test_card_png_round_trip(tmp_path: Path, card_key: bytes, name: str) -> None
     assert (meaning.kind, meaning.value) == ("member_card", "M1000042")
 
 
+@requires_zbar
 def test_card_survives_a_phone_photo(card_key: bytes) -> None:
     """Scaled down and JPEG-compressed like a photo someone sends on WhatsApp: still reads with zbar and zxing."""
     import cv2
@@ -65,6 +67,7 @@ def test_unwritable_path_raises_oserror(tmp_path: Path, card_key: bytes) -> None
         render_card_png("Zoë", "M1", sign_member_card("M1", card_key), tmp_path / "no" / "such" / "dir" / "x.png")
 
 
+@requires_zbar
 def test_bundled_sample_is_the_demo_members_card() -> None:
     """`frontdesk self-test` decodes this file with every library; keep it in step with the signing code."""
     image = read_image(RESOURCES / "sample-member.png")

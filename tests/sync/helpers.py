@@ -26,6 +26,7 @@ from frontdesk.store.models import (
     Sale,
     SaleItem,
     SalePayment,
+    SaleRedemption,
     Staff,
 )
 
@@ -73,7 +74,9 @@ def queue_sales(engine: Engine, sales: list[tuple[int, str]]) -> list[tuple[int,
 def add_sale(session: Session, member_id: int, receipt_no: str, *, lines: tuple[Line, ...] = DEFAULT_LINES,
              tax_minor: int = 0, service_minor: int = 0, discount_minor: int = 0,
              redeem_codes: tuple[str, ...] = (), points_estimate: int | None = None,
-             occurred_at: datetime | None = None, outlet: str = OUTLET) -> tuple[int, int]:
+             occurred_at: datetime | None = None, outlet: str = OUTLET, points_paid: int = 0,
+             legacy: bool = False) -> tuple[int, int]:
+    """`legacy`: the payload an older counter froze (wire format, schema 0001/0002), to test that it still goes."""
     occurred_at = occurred_at or datetime.now(timezone.utc)
     subtotal = sum(line.unit_minor * line.quantity for line in lines)
     total = subtotal + tax_minor + service_minor - discount_minor
@@ -91,6 +94,12 @@ def add_sale(session: Session, member_id: int, receipt_no: str, *, lines: tuple[
                                    quantity=line.quantity, unit_price_minor=line.unit_minor,
                                    total_minor=line.unit_minor * line.quantity))
     sale.payments.append(SalePayment(method="card", amount_minor=total, reference=""))
+    for code in redeem_codes:
+        sale.redemptions.append(SaleRedemption(kind="reward" if not code.startswith("V") else "voucher", code=code,
+                                               description=code))
+    if points_paid:
+        sale.redemptions.append(SaleRedemption(kind="points_money", code="", description="points",
+                                               points=points_paid, discount_minor=points_paid))
     session.add(sale)
     session.flush()
     session.add(LedgerEntry(member_id=member_id, sale_id=sale.id, kind="earn", points=estimate,
@@ -115,10 +124,11 @@ def add_sale(session: Session, member_id: int, receipt_no: str, *, lines: tuple[
         "payment_data_json": json.dumps([{"name": "VISA", "amount": Money.from_minor(total).plain(),
                                           "description": ""}], separators=(",", ":")),
     }
+    payload: dict[str, object] = {"v": 2, "sale_id": sale.id}
+    if legacy:
+        payload = {"endpoint": "integration/issue_point", "params": params, "redeem_codes": list(redeem_codes)}
     entry = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="sale", partition_key=f"member:{member_id}",
-                        sale_id=sale.id, member_id=member_id, response={},
-                        payload={"endpoint": "integration/issue_point", "params": params,
-                                 "redeem_codes": list(redeem_codes)})
+                        sale_id=sale.id, member_id=member_id, response={}, payload=payload)
     session.add(entry)
     session.flush()
     return sale.id, entry.id
@@ -141,8 +151,7 @@ def queue_void(engine: Engine, original_sale_id: int, *, redeem_codes: tuple[str
         entry = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="void",
                             partition_key=f"member:{original.member_id}", sale_id=void.id,
                             member_id=original.member_id, response={},
-                            payload={"endpoint": "integration/point_transaction/void",
-                                     "original_sale_id": original.id, "transaction_no": original.receipt_no,
+                            payload={"v": 2, "original_sale_id": original.id,
                                      "redeem_codes": list(redeem_codes)})
         session.add(entry)
         session.flush()
@@ -159,9 +168,8 @@ def queue_adjust(engine: Engine, member_id: int, points: int, note: str = "goodw
         session.flush()
         entry = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="adjust", partition_key=f"member:{member_id}",
                             member_id=member_id, response={},
-                            payload={"endpoint": "point/adjust", "ledger_entry_ids": [ledger.id],
-                                     "params": {**_identifier(member), "action": "add" if points > 0 else "deduct",
-                                                "points": abs(points), "note": note}})
+                            payload={"v": 2, "ledger_entry_ids": [ledger.id], "points_change": points,
+                                     "note": note})
         session.add(entry)
         session.flush()
         return entry.id
@@ -175,7 +183,7 @@ def enrol_member(engine: Engine, first: str, last: str, phone: str, email: str |
                                                   status="pending"), "SG")
         parsed = phones.normalise(phone, "SG")
         assert parsed is not None
-        external = external_id or f"FD-{member.id}"
+        external = external_id or f"FD-{uuid.uuid4().hex[:10]}-{member.id}"  # unique on a shared server
         member.member_no = external
         entry = OutboxEntry(idempotency_key=uuid.uuid4().hex, kind="enrol", partition_key=f"member:{member.id}",
                             member_id=member.id, response={},

@@ -81,3 +81,30 @@ def test_endpoint_paths_come_from_the_config_file(server: RunningServer, counter
     assert any(t["transaction_no"] == receipt for t in server.transactions())
     with pytest.raises(config.ConfigError, match="api_paths.redeem"):
         config.from_mapping({"api_paths": {"redeem": "https://elsewhere.example/redeem"}})
+
+
+def test_demo_data_queues_realistic_sales_that_deliver(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from frontdesk.app.cli import main
+    from frontdesk.store.db import make_engine
+    from frontdesk.store.models import OutboxEntry, Sale
+    from tests.sync.conftest import drain_until_empty, fast_worker
+
+    db = tmp_path / "drill.sqlite"
+    assert main(["demo-data", "--db", str(db), "--members", "300", "--seed", "7", "--history", "0"]) == 0
+    assert main(["demo-data", "--db", str(db), "--queued-sales", "30"]) == 0
+    engine = make_engine(db)
+    try:
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(OutboxEntry).where(
+                OutboxEntry.status == "pending", OutboxEntry.kind == "sale")) == 30
+        strict = server_factory("--strict")
+        worker = fast_worker(engine, strict.client())
+        drain_until_empty(worker)
+        worker.close()
+        with Session(engine) as session:
+            assert set(session.scalars(select(Sale.status))) == {"synced"}
+    finally:
+        engine.dispose()

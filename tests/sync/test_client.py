@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from sync.errors import (
     RateLimited,
     Refused,
     ServerError,
+    TooLarge,
     ValidationError,
 )
 from tests.sync.conftest import RunningServer, free_port
@@ -40,6 +42,36 @@ class OddHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         self.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                           "form": parse_qs(body.decode())})
+        if path.endswith("/drip"):
+            # A slow-drip server: every byte arrives well inside the read timeout, the whole answer never does.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "400")
+            self.end_headers()
+            try:
+                for _ in range(400):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            return
+        if path.endswith("/huge") or path.endswith("/hugeundeclared"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if path.endswith("/huge"):
+                self.send_header("Content-Length", str(50 * 1024 * 1024))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                self.wfile.write(b'{"data": [')
+                for _ in range(50 * 16):
+                    self.wfile.write(b"0," * 32768)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if path.endswith("/echo"):
             payload = json.dumps({"form": {k: v[0] for k, v in parse_qs(body.decode()).items()},
                                   "headers": dict(self.headers)}).encode()
@@ -230,7 +262,43 @@ def test_refused_answer_keeps_the_message(odd: tuple[str, type[OddHandler]]) -> 
 def test_a_list_answer_becomes_data(odd: tuple[str, type[OddHandler]]) -> None:
     url, handler = odd
     handler.script["point_transaction"] = (200, {}, b'[{"id": 1, "transaction_no": "R1"}]')
-    assert odd_client(url).point_transactions(transaction_no="R1") == [{"id": 1, "transaction_no": "R1"}]
+    assert odd_client(url).point_transactions(transaction_no="R1") == {"data": [{"id": 1, "transaction_no": "R1"}]}
+
+
+def test_a_slow_drip_answer_ends_at_the_total_deadline(odd: tuple[str, type[OddHandler]]) -> None:
+    url, _handler = odd
+    client = LoyaltyClient(ApiConfig(base_url=url, api_key="k", read_timeout=5, total_deadline=1.0,
+                                     paths={"user_show": "drip"}))
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as caught:
+        client.user_show(user_id=1)
+    assert time.monotonic() - started < 3.0 and "longer than" in caught.value.message
+    assert caught.value.may_have_applied  # it was sent: a POST cut off like this is in doubt
+
+
+@pytest.mark.parametrize("path", ["huge", "hugeundeclared"])
+def test_an_oversized_answer_is_refused_without_reading_it_all(odd: tuple[str, type[OddHandler]],
+                                                               path: str) -> None:
+    import tracemalloc
+
+    url, _handler = odd
+    client = LoyaltyClient(ApiConfig(base_url=url, api_key="k", read_timeout=5, max_answer_bytes=1024 * 1024,
+                                     paths={"list_users": path}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLarge):
+            next(client.list_users_pages())
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # a 50 MB answer costs at most a few MB, not 495
+
+
+def test_a_refused_connection_was_never_sent() -> None:
+    client = LoyaltyClient(ApiConfig(base_url=f"http://127.0.0.1:{free_port()}/v3/public", api_key="k"))
+    with pytest.raises(NetworkError) as caught:
+        client.issue_point({"amount": "1.00"})
+    assert not caught.value.may_have_applied
 
 
 def test_next_url_to_another_host_is_not_followed(odd: tuple[str, type[OddHandler]]) -> None:

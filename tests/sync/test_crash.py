@@ -43,9 +43,11 @@ def start_drain(db: Path, url: str) -> subprocess.Popen[str]:
     return process
 
 
+@pytest.mark.parametrize("mode", ["reference", "strict"])
 def test_sync_survives_kill_minus_nine(server_factory: Callable[..., RunningServer], counter_template: Path,
-                                       tmp_path: Path) -> None:
-    server = server_factory("--latency-ms", "30", "--latency-jitter-ms", "20", "--threads", "8")
+                                       tmp_path: Path, mode: str) -> None:
+    extra = ("--strict",) if mode == "strict" else ()
+    server = server_factory("--latency-ms", "30", "--latency-jitter-ms", "20", "--threads", "8", *extra)
     db = tmp_path / "counter.sqlite"
     shutil.copy(counter_template, db)
     engine = make_engine(db)
@@ -98,10 +100,12 @@ def test_sync_survives_kill_minus_nine(server_factory: Callable[..., RunningServ
     engine = make_engine(db)
     with Session(engine) as session:
         statuses = session.scalars(select(OutboxEntry.status)).all()
-        assert statuses.count("done") == 500 == len(statuses)
+        assert statuses.count("done") == 500 == len(statuses)  # 0 left in doubt, 0 parked
         sales = session.scalars(select(Sale)).all()
-        assert all(sale.status == "synced" and sale.server_transaction_id for sale in sales)
+        # 0 falsely rejected, 0 in doubt, and the server's id of every one of them known
+        assert {sale.status for sale in sales} == {"synced"} and all(sale.server_transaction_id for sale in sales)
         local_ids = sorted(int(sale.server_transaction_id) for sale in sales)  # type: ignore[arg-type]
+        local_points = {sale.receipt_no: sale.server_points for sale in sales}
     engine.dispose()
 
     transactions = server.transactions()
@@ -111,6 +115,7 @@ def test_sync_survives_kill_minus_nine(server_factory: Callable[..., RunningServ
         counts[t["transaction_no"]] += 1
     assert set(counts) == numbers and set(counts.values()) == {1}  # each transaction exactly once
     assert sorted(t["id"] for t in held) == local_ids  # and the counter knows each one's server id
+    assert local_points == {t["transaction_no"]: t["points"] for t in held}  # and the points it earned
     seeded = {m.server_id: m.points_balance for m in generate_members(300, 7)}
     earned: dict[int, int] = defaultdict(int)
     for t in held:

@@ -17,6 +17,7 @@ from frontdesk.store.models import (
     MemberVoucher,
     OutboxEntry,
     Sale,
+    SaleRedemption,
 )
 from sync.client import ApiConfig, LoyaltyClient
 from sync.outbox import EntryStateError, RetryPolicy, discard_entry, retry_entry
@@ -109,7 +110,7 @@ def test_void_follows_its_sale_and_restores_a_voucher(server: RunningServer, cou
     assert report.delivered == 2
     assert sale(counter, void_id).status == "synced"
     assert sale(counter, void_id).server_transaction_id is not None
-    rows = client.point_transactions(transaction_no=number, store="TAMPINES")
+    rows = [t for t in server.transactions() if t["transaction_no"] == number]
     assert [(r["type"], r["voided"]) for r in rows] == [("purchase", True), ("void", False)]
     after = client.user_show(user_id=100005, list_redeemable=True)
     assert after["points"][0]["points"] == before
@@ -133,7 +134,7 @@ def test_enrolment_then_sale_for_a_walk_in(server: RunningServer, counter: Engin
     with Session(counter) as session:
         member = session.get(Member, member_id)
         assert member is not None and member.status == "active" and member.server_id is not None
-    rows = server.client().point_transactions(transaction_no=number)
+    rows = [t for t in server.transactions() if t["transaction_no"] == number]
     assert rows[0]["user_id"] == member.server_id
 
 
@@ -167,21 +168,24 @@ def test_adjustment_confirms_its_ledger_row(server: RunningServer, counter: Engi
         assert session.get(LedgerEntry, ledger_id).status == "confirmed"  # type: ignore[union-attr]
 
 
-def test_permanent_failure_parks_rejects_and_blocks_the_member(server: RunningServer, counter: Engine) -> None:
+def test_permanent_failure_parks_rejects_and_holds_only_what_depends_on_it(server: RunningServer,
+                                                                          counter: Engine) -> None:
     member_id = 20
     bad_sale, bad_entry = queue_sale(counter, member_id, receipt(),
                                      lines=(Line("Broken", "X", "Hair", 0, 1000),))  # quantity 0: invalid
-    later_sale, later_entry = queue_sale(counter, member_id, receipt())
+    _, bad_void_entry = queue_void(counter, bad_sale)  # depends on the refused sale
+    later_sale, later_entry = queue_sale(counter, member_id, receipt())  # does not
     other_sale, other_entry = queue_sale(counter, 21, receipt())
     report = fast_worker(counter, server.client()).run_once()
-    assert report.parked == 1 and report.delivered == 1
+    assert report.parked == 1 and report.delivered == 2
     parked = entry(counter, bad_entry)
     assert parked.status == "parked" and "item_data_json" in (parked.last_error or "")
     rejected = sale(counter, bad_sale)
     assert rejected.status == "rejected" and rejected.reject_reason == parked.last_error
     assert ledger_statuses(counter, bad_sale) == ["rejected"]
-    assert entry(counter, later_entry).status == "pending"  # waits behind the parked entry: order is kept
-    assert entry(counter, other_entry).status == "done"  # another member is not held up
+    assert entry(counter, bad_void_entry).status == "pending"  # held: it depends on the parked sale
+    assert entry(counter, later_entry).status == "done"  # the member's independent sale is not held up
+    assert entry(counter, other_entry).status == "done"  # nor is another member
 
     with pytest.raises(EntryStateError):
         retry_entry(counter, later_entry, staff_id=3)
@@ -193,7 +197,8 @@ def test_permanent_failure_parks_rejects_and_blocks_the_member(server: RunningSe
     fast_worker(counter, server.client()).run_once()
     assert entry(counter, bad_entry).status == "discarded"
     assert sale(counter, bad_sale).status == "rejected"
-    assert entry(counter, later_entry).status == "done"
+    voided = entry(counter, bad_void_entry)  # its sale will never reach the server: nothing to void
+    assert voided.status == "parked" and "never reached the server" in (voided.last_error or "")
     with Session(counter) as session:
         audit = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(a.action, a.staff_id) for a in audit] == [("sync.retry", 3), ("sync.discard", 3)]
@@ -223,19 +228,29 @@ def test_wrong_key_pauses_without_charging_entries(server: RunningServer, counte
     assert worker.seconds_until_next_run(report) == worker.options.auth_pause
 
 
-def test_retry_after_is_honoured(server: RunningServer, counter: Engine) -> None:
+def test_retry_after_is_honoured_for_the_request_and_a_run_of_429s_pauses_everyone(
+        server: RunningServer, counter: Engine) -> None:
     _, entry_id = queue_sale(counter, 41, receipt())
     server.faults(rate_limit_rate=1.0, retry_after=30)
-    worker = fast_worker(counter, server.client())
+    worker = fast_worker(counter, server.client(), threads=1)
     started = datetime.now(timezone.utc)
     report = worker.run_once()
-    assert report.rate_limited_until is not None
+    assert report.rate_limited == 1 and report.rate_limited_until is not None
     waiting = entry(counter, entry_id)
     assert waiting.status == "pending" and waiting.attempts == 1
     assert waiting.next_attempt_at is not None and waiting.next_attempt_at >= started + timedelta(seconds=30)
+    server.faults()
+    assert worker.run_once().delivered == 0  # that request waits as long as the server said
+    # Two members' sales, both refused with 429 (twice the threads in a row): nobody sends for 30 s.
+    queue_sale(counter, 43, receipt())
+    queue_sale(counter, 44, receipt())
+    server.faults(rate_limit_rate=1.0, retry_after=30)
+    report = worker.run_once()
+    assert report.rate_limited >= 1 and report.rate_limited_until is not None
     assert 25 < worker.seconds_until_next_run(report) <= 30
     server.faults()
-    assert worker.run_once().delivered == 0  # nobody sends before the server said so
+    queue_sale(counter, 45, receipt())
+    assert worker.run_once().delivered == 0  # not even a new sale goes before the server said so
 
 
 def test_transient_failures_back_off_exponentially_with_jitter(server: RunningServer, counter: Engine) -> None:
@@ -308,7 +323,7 @@ def test_unreadable_payload_is_parked_not_crashed(server: RunningServer, counter
     assert report.parked == 2
     with Session(counter) as session:
         errors = session.scalars(select(OutboxEntry.last_error).order_by(OutboxEntry.id)).all()
-    assert "KeyError" in errors[0] and "teleport" in errors[1]
+    assert "names no sale" in errors[0] and "teleport" in errors[1]
 
 
 def test_refund_takes_points_back_after_its_sale(server: RunningServer, counter: Engine) -> None:
@@ -337,3 +352,79 @@ def test_refund_takes_points_back_after_its_sale(server: RunningServer, counter:
     with Session(counter) as session:
         balance = session.get(Member, member_id).points_balance  # type: ignore[union-attr]
     assert balance == server.client().user_show(user_id=100254)["points"][0]["points"]
+
+
+def test_one_drainer_at_a_time_and_a_dead_drainers_claims_are_in_doubt(server: RunningServer,
+                                                                         counter: Engine) -> None:
+    import threading
+
+    from sqlalchemy import update
+
+    members = member_ids(counter, 200)[180:190]
+    numbers = [receipt() for _ in range(60)]
+    for index, number in enumerate(numbers):
+        queue_sale(counter, members[index % len(members)], number)
+    server.faults(latency_ms=40)
+    first = fast_worker(counter, server.client(), run_length=2, load_limit=4)  # many short rounds
+    second = fast_worker(counter, server.client())
+    reports = []
+    started = threading.Event()
+    first.on_progress = lambda _report: started.set()
+    running = threading.Thread(target=lambda: reports.append(first.run_once()))
+    running.start()
+    try:
+        assert started.wait(30)  # the first drainer has committed progress: it is mid-drain
+        busy = second.run_once()
+        assert busy.busy and busy.delivered == 0  # the second drainer sent nothing while the first ran
+    finally:
+        running.join(timeout=60)
+        server.faults()
+    assert outbox_statuses(counter) == {"done": 60}
+    held = [t for t in server.transactions() if t["transaction_no"] in numbers]
+    assert sorted(t["transaction_no"] for t in held) == sorted(numbers)  # each exactly once
+    # A row claimed by a drainer that died before answering is in doubt for the next one.
+    sale_id, entry_id = queue_sale(counter, members[0], receipt())
+    with counter.begin() as conn:
+        conn.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(lease_owner="999:dead"))
+    second.run_once()
+    assert entry(counter, entry_id).status == "done" and sale(counter, sale_id).status == "synced"
+    first.close()
+    second.close()
+
+
+def test_same_receipt_for_another_member_is_a_conflict_never_merged(server: RunningServer, counter: Engine) -> None:
+    number = receipt()
+    server.client().issue_point({"user_id": 100062, "amount": "68.00", "transaction_no": number,
+                                 "custom_store_id": "TAMPINES", "custom_store_code": "TAMPINES"})
+    sale_id, entry_id = queue_sale(counter, 64, number)  # same outlet, receipt and amount; another member
+    fast_worker(counter, server.client()).run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "another member" in (parked.last_error or "")
+    assert sale(counter, sale_id).status == "rejected"
+    with Session(counter) as session:
+        member = session.get(Member, 64)
+        assert member is not None and member.server_id == 100063  # nothing of member 100062 was copied here
+
+
+def test_a_refused_points_payment_can_be_sent_without_it(server: RunningServer, counter: Engine) -> None:
+    from sync.outbox import send_without_refused_part
+
+    member_id = 66
+    server_id = 100065
+    balance = server.client().user_show(user_id=server_id)["points"][0]["points"]
+    sale_id, entry_id = queue_sale(counter, member_id, receipt(), points_paid=balance + 5000)
+    worker = fast_worker(counter, server.client())
+    worker.run_once()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked" and "send without the refused part" in (parked.last_error or "")
+    assert parked.response["refused_part"] == "points"
+    send_without_refused_part(counter, entry_id, staff_id=3, note="customer paid the rest by card")
+    worker.run_once()
+    worker.close()
+    done = sale(counter, sale_id)
+    assert entry(counter, entry_id).status == "done" and done.status == "synced"
+    with Session(counter) as session:
+        redemption = session.scalars(select(SaleRedemption).where(SaleRedemption.sale_id == sale_id)).one()
+        assert redemption.status == "refused"
+    held = [t for t in server.transactions() if t["id"] == int(done.server_transaction_id or 0)]
+    assert held and held[0]["deducted_points"] == 0  # posted without the points payment

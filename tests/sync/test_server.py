@@ -144,9 +144,25 @@ def test_point_transactions_are_listed_by_receipt(server: RunningServer) -> None
     number = receipt()
     sale = client.issue_point({"user_id": 100041, "amount": "10.00", "transaction_no": number,
                                "custom_store_id": "TAMPINES"})
-    found = client.point_transactions(transaction_no=number, store="TAMPINES")
+    found = client.point_transactions(transaction_no=number, custom_store_id="TAMPINES")["data"]
     assert [row["id"] for row in found] == [sale["transaction_id"]]
-    assert client.point_transactions(transaction_no=number, store="JURONG") == []
+    assert client.point_transactions(transaction_no=number, custom_store_id="JURONG")["data"] == []
+
+
+def test_strict_mode_serves_only_the_documented_contract(server_factory) -> None:  # type: ignore[no-untyped-def]
+    strict = server_factory("--strict")
+    client = strict.client()
+    number = receipt()
+    form = {"user_id": 100041, "amount": "10.00", "transaction_no": number, "custom_store_id": "TAMPINES"}
+    key = uuid.uuid4().hex
+    client.issue_point(form, idempotency_key=key)
+    with pytest.raises(ValidationError):  # the key is not honoured: the receipt number is all there is
+        client.issue_point(form, idempotency_key=key)
+    newest = client.point_transactions(page=1, limit=5, transaction_no="no-such-receipt")["data"]
+    assert newest[0]["transaction_no"] == number  # filters beyond page/limit/display_name are ignored
+    assert [row["id"] for row in newest] == sorted((row["id"] for row in newest), reverse=True)
+    with pytest.raises(NotFound):
+        client.programme()
 
 
 def test_user_create_update_and_duplicates(server: RunningServer) -> None:
@@ -232,7 +248,7 @@ def test_error_after_commit_applies_the_effect_and_the_key_replays_it(server: Ru
     answer = client.issue_point({"user_id": 100070, "amount": "10.00", "transaction_no": number,
                                  "custom_store_id": "TAMPINES"}, idempotency_key=key)
     assert answer["status"] is True
-    assert len(client.point_transactions(transaction_no=number)) == 1
+    assert len(client.point_transactions(transaction_no=number)["data"]) == 1
 
 
 def test_amounts_are_exact_strings(server: RunningServer) -> None:

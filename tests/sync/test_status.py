@@ -19,7 +19,7 @@ from sync.status import (
     format_age,
 )
 from tests.sync.conftest import FAST_RETRY, RunningServer, free_port
-from tests.sync.helpers import queue_sale
+from tests.sync.helpers import queue_sale, queue_void
 
 
 def test_one_failure_is_not_offline_three_are_and_one_success_is_online() -> None:
@@ -31,6 +31,12 @@ def test_one_failure_is_not_offline_three_are_and_one_success_is_online() -> Non
     assert link.record_failure("timeout") is True and link.state == OFFLINE
     assert link.record_failure("timeout") is False
     assert link.record_success() is True and link.state == ONLINE and link.consecutive_failures == 0
+
+
+def test_status_bar_text_counts_what_is_in_doubt() -> None:
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+    status = SyncStatus(connectivity=ONLINE, queued=5, in_doubt=2, oldest_unsynced_at=now - timedelta(seconds=30))
+    assert status.summary(now) == "Online · 5 queued · 2 in doubt · oldest 30 s"
 
 
 def test_status_bar_text() -> None:
@@ -104,14 +110,50 @@ def test_panel_entries_say_what_waits_for_what(server: RunningServer, counter: E
     from tests.sync.helpers import Line
 
     engine = fast_engine(counter, server.client())
-    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}", lines=(Line("Broken", "X", "Hair", 0, 100),))
-    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}")
+    bad_sale, _ = queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}", lines=(Line("Broken", "X", "Hair", 0, 100),))
+    queue_void(counter, bad_sale)
+    queue_sale(counter, 7, f"Q-{uuid.uuid4().hex[:8]}")  # independent of the refused one: it goes
     engine.tick()
     entries = engine.entries()
-    assert [(e.status, e.kind_label) for e in entries] == [("parked", "Sale"), ("pending", "Sale")]
+    assert [(e.status, e.kind_label) for e in entries] == [("parked", "Sale"), ("pending", "Void")]
     assert entries[1].waiting_behind == entries[0].id and entries[0].last_error
+    assert entries[1].hold_reason and "waits for its sale" in entries[1].hold_reason
     assert entries[0].member_name and entries[0].receipt_no
     engine.discard(entries[0].id, staff_id=3, note="test")
     engine.tick()
-    assert engine.entries() == []
+    left = engine.entries()  # its void has nothing to take back now: a manager sees why
+    assert [(e.status, e.kind_label) for e in left] == [("parked", "Void")]
+    assert "never reached the server" in (left[0].last_error or "")
     engine.close()
+
+
+def test_every_database_write_of_sync_runs_on_the_executor_it_is_given(server: RunningServer,
+                                                                       counter: Engine) -> None:
+    import threading
+
+    from sqlalchemy import event
+
+    from frontdesk.store.writer import DatabaseExecutor
+
+    executor = DatabaseExecutor("test-db")
+    executor_thread = executor.call(threading.get_ident)
+    writers: set[int] = set()
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writers.add(threading.get_ident())
+
+    event.listen(counter, "before_cursor_execute", record)
+    engine = SyncEngine(counter, server.client(), db_executor=executor,
+                        options=EngineOptions(worker=WorkerOptions(retry=FAST_RETRY, offline_backoff=FAST_RETRY),
+                                              members_interval=0, programme_interval=0))
+    try:
+        queue_sale(counter, 27, f"X-{uuid.uuid4().hex[:8]}")
+        writers.clear()
+        engine.tick()  # probe, deliver, pull the programme and the members
+        assert engine.status().queued == 0
+        assert writers == {executor_thread}
+    finally:
+        event.remove(counter, "before_cursor_execute", record)
+        engine.close()
+        executor.shutdown()

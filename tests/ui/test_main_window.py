@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from frontdesk.app.wiring import build_window
-from frontdesk.config import Settings
+from frontdesk.config import DEMO_CARD_KEY, Settings
 from frontdesk.ui.resources import stylesheet
 from tests.conftest import save_screenshot
 
@@ -16,7 +16,8 @@ from tests.conftest import save_screenshot
 @pytest.fixture
 def window(qtbot, qapp, demo_db):
     qapp.setStyleSheet(stylesheet())
-    settings = replace(Settings(), database=str(demo_db))
+    # The demo database's member cards are signed with the demo key (a real counter has its own, from setup).
+    settings = replace(Settings(), database=str(demo_db), member_card_key=DEMO_CARD_KEY)
     win = build_window(settings)
     qtbot.addWidget(win)
     win.show()

@@ -17,7 +17,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic_config() sets sqlalchemy.url"
+    engine = create_engine(url)
     with engine.connect() as conn:
         # Batch migrations copy tables; enforced foreign keys would fire mid-copy. The pragma must precede BEGIN.
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")

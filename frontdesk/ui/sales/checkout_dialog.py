@@ -792,7 +792,7 @@ class CheckoutDialog(QDialog):
             else:
                 row.detail.setText("")
         rest = [message for key, message in errors.items() if key not in shown and
-                (self._show_all or key in ("member", "draft"))]
+                (self._show_all or key in ("member", "draft", "storage"))]
         self.general_error.show_message("\n".join(rest))
 
     def _show_preview(self, quote: SaleQuote) -> None:

@@ -1,7 +1,7 @@
 """invoice mail: mailbox state, and what the review list and the reconciliation need of each mail
 
 Revision ID: 0014
-Revises: 0002
+Revises: 0013
 Create Date: 2026-12-01
 
 Issue 14 (WESS invoice mail). Adds to `inbound_invoices` the receipt's own time, total, customer and member, the
@@ -14,7 +14,7 @@ import frontdesk.store.types
 
 
 revision = '0014'
-down_revision = '0002'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
