@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import phonenumbers
 
@@ -149,7 +149,7 @@ class SensitiveDataFilter(logging.Filter):
             record.exc_text = mask_sensitive(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_sensitive(record.stack_info)
-        record._frontdesk_masked = True  # type: ignore[attr-defined]
+        record._frontdesk_masked = True
         return True
 
 
@@ -368,7 +368,8 @@ def report_unexpected_error(exc_type: type[BaseException], exc: BaseException | 
     """Log the error, write a crash report and tell the user; never raises. Returns the report's path."""
     try:
         log.critical("unexpected error in thread %s", thread_name or threading.current_thread().name,
-                     exc_info=(exc_type, exc, tb))
+                     exc_info=cast("tuple[type[BaseException], BaseException, TracebackType | None]",
+                                   (exc_type, exc, tb)))
         report = write_crash_report(exc_type, exc, tb, thread_name=thread_name)
         log.critical("crash report written to %s", report)
     except Exception:

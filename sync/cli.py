@@ -55,6 +55,10 @@ def sync_once_main(settings: Any, *, out: Any = None) -> int:
                       file=out)
             members = engine.puller.pull_members()
             print(f"Members: {members.created} new, {members.updated} updated ({members.pages} pages)", file=out)
+            if members.stopped:
+                print(f"  member feed: {members.stopped}; the next pass resumes from there", file=out)
+            for line in members.skipped[:20]:
+                print(f"  skipped (malformed on the server): {line}", file=out)
         except AuthError as error:
             print(f"Pull refused: {summarise(error)}", file=out)
             return 3
@@ -70,6 +74,9 @@ def sync_once_main(settings: Any, *, out: Any = None) -> int:
             if entry.status == "parked":
                 print(f"  needs attention: #{entry.id} {entry.kind_label} {entry.receipt_no or ''} "
                       f"{entry.member_name}: {entry.last_error}", file=out)
+            elif entry.status == "in_doubt":
+                print(f"  in doubt (answer lost, resent next time): #{entry.id} {entry.kind_label} "
+                      f"{entry.receipt_no or ''}", file=out)
         return 0 if after.queued == 0 and after.parked == 0 else 1
     finally:
         engine.close()

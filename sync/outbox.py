@@ -23,7 +23,8 @@ module writes only the outbox's own columns). Its rules:
   redeemed (E2); a refused code does not sink the sale: it posts without it and the refusal is reported.
 - Failures. Transient ones are retried with exponential backoff and full jitter; a 429 backs off the request that
   got it (honouring Retry-After) and cuts the number of parallel requests by a quarter, which grows back with
-  successes; a run of 429s pauses everyone for as long as the server asked. An authentication failure pauses the worker without charging any entry.
+  successes; a run of 429s pauses everyone for as long as the server asked. An authentication failure pauses
+  the worker without charging any entry.
 - Threads. HTTP runs on one pool made once; every database read and write runs on the `DatabaseExecutor` handed
   in (the app's task runner owns it), or on a private one for command-line drains.
 

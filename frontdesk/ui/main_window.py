@@ -520,7 +520,6 @@ class MainWindow(QMainWindow):
                 window.sync_now = self.sync.wake
             window.finished.connect(self._dialog_closed)
             self.day_window = window
-            fit_to_screen(window, self)
             window.open()
             self.dialog_opened.emit(window)
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from frontdesk.store.members import unsynced_points
@@ -428,3 +428,33 @@ def test_a_refused_points_payment_can_be_sent_without_it(server: RunningServer, 
         assert redemption.status == "refused"
     held = [t for t in server.transactions() if t["id"] == int(done.server_transaction_id or 0)]
     assert held and held[0]["deducted_points"] == 0  # posted without the points payment
+
+
+def test_without_a_transaction_listing_a_lost_answer_is_applied_id_unknown_and_a_void_adjusts(
+        server_factory: object, counter: Engine) -> None:
+    """A server with no E5 at all (the public API does not promise it): a duplicate refusal of an entry in doubt
+    means applied, with the id unknown; a later void then uses the documented alternative, a point adjustment."""
+    server = server_factory("--strict")  # type: ignore[operator]
+    member_id, server_id = 68, 100067
+    before = server.client().user_show(user_id=server_id)["points"][0]["points"]
+    client = server.client(paths={"point_transactions": "integration/no_such_listing"})
+    sale_id, entry_id = queue_sale(counter, member_id, receipt())
+    server.faults(error_after_commit_rate=1.0)
+    worker = fast_worker(counter, client)
+    worker.run_once()
+    assert entry(counter, entry_id).status == "in_doubt" and sale(counter, sale_id).status == "in_doubt"
+    server.faults()
+    drain_until_empty(worker)
+    applied = sale(counter, sale_id)
+    assert applied.status == "synced" and applied.server_transaction_id is None  # applied, id unknown
+    assert entry(counter, entry_id).response["resolved_duplicate"]
+    # Without any listing the counter cannot learn what the sale earned on the server; here a member refresh
+    # (or the manager) has recorded it, so the void's adjustment can take back exactly that.
+    earned = [t for t in server.transactions() if t["transaction_no"] == applied.receipt_no][0]["points"]
+    with counter.begin() as conn:
+        conn.execute(update(Sale).where(Sale.id == sale_id).values(server_points=earned))
+    _, void_entry = queue_void(counter, sale_id)
+    drain_until_empty(worker)
+    worker.close()
+    assert entry(counter, void_entry).status == "done"
+    assert server.client().user_show(user_id=server_id)["points"][0]["points"] == before

@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 STATE_STYLE = {"closed": "#Flag", "blocked": "#Warning", "ready": "#Muted"}
 TENDER_COLUMN = COLUMNS.index("Tender")  # the longest text: it takes the width the other columns leave
+MEMBER_COLUMN = COLUMNS.index("Member")  # gives way (elided, full name in its tooltip) when the window is narrow
+MIN_TENDER_WIDTH = 90
 CELL_PADDING = 12  # the item delegate's margins either side of a cell's text, with air (tested against its hint)
 HEADER_PADDING = 16  # the style sheet's 6px either side of a header's text, with a little air
 SORT_ARROW = 24  # the sorted column's arrow, at the header's right edge: the centred text clears it
@@ -603,6 +605,22 @@ class DayWindow(QDialog):
         for column, content in self._content_widths.items():
             if column != TENDER_COLUMN:  # it stretches into the rest (the test checks that is enough at 1366×768)
                 self.table.setColumnWidth(column, max(content, self.header_width(column)))
+        self._give_way()
+
+    def _give_way(self) -> None:
+        """In a window narrower than the columns (a taskbar, a smaller screen) the member column is elided rather
+        than the table scrolling sideways."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in range(header.count()) if c != TENDER_COLUMN)
+        overflow = fixed + MIN_TENDER_WIDTH - self.table.viewport().width()
+        if overflow > 0 and self.table.viewport().width() > 0:
+            member = header.sectionSize(MEMBER_COLUMN)
+            self.table.setColumnWidth(MEMBER_COLUMN, max(self.header_width(MEMBER_COLUMN), member - overflow))
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        if getattr(self, "_content_widths", None):
+            self._fit_headers()
 
     def _tab_changed(self, index: int) -> None:
         # The close tab has a row of buttons per open item: built when it is looked at, not on every reload.
