@@ -183,6 +183,12 @@ def from_mapping(data: dict[str, Any], base: Settings | None = None) -> Settings
             values["api_paths"] = _api_paths(data.pop("api_paths"))
         except ConfigError as error:
             errors.append(error)
+    if "invoices" in data:  # WESS invoice mail: read and checked by frontdesk.invoices.settings
+        block = data.pop("invoices")
+        if isinstance(block, dict):
+            values["extra"] = {**base.extra, "invoices": block}
+        else:
+            errors.append(ConfigError("invoices", "must be a table of settings"))
     known_sections = {section for section, _ in _SECTIONS.values()}
     for section in data:
         if section not in known_sections:
@@ -307,7 +313,27 @@ def to_toml(settings: Settings) -> str:
         sections.setdefault(section, []).append(f"{key} = {rendered}")
     for endpoint, path in sorted(settings.api_paths.items()):
         sections.setdefault("api_paths", []).append(f'{endpoint} = "{path}"')
+    _extra_sections(settings.extra.get("invoices"), "invoices", sections)  # kept as read, so a save loses nothing
     return "\n\n".join(f"[{name}]\n" + "\n".join(lines) for name, lines in sections.items()) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _extra_sections(block: Any, name: str, sections: dict[str, list[str]]) -> None:
+    if not isinstance(block, dict):
+        return
+    sections[name] = [f"{key} = {_toml_value(value)}" for key, value in block.items() if not isinstance(value, dict)]
+    for key, value in block.items():
+        if isinstance(value, dict):
+            _extra_sections(value, f"{name}.{key}", sections)
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:

@@ -132,6 +132,41 @@ def key_source(name: str = "default") -> str:
     return "environment" if os.environ.get(ENV_VAR) else "none"
 
 
+# --- the invoice mailbox password (issue 14): same keyring, its own service name -----------------------------
+MAILBOX_SERVICE = "FrontDesk invoice mailbox"
+MAILBOX_ENV_VAR = "FRONTDESK_MAILBOX_PASSWORD"
+
+
+def get_mailbox_password(account: str) -> str | None:
+    """The password of the WESS invoice mailbox `account` (user@host:port): keyring first, then
+    FRONTDESK_MAILBOX_PASSWORD (headless machines, tests); None if neither."""
+    keyring = _keyring()
+    if keyring is not None:
+        try:
+            value = keyring.get_password(MAILBOX_SERVICE, account)
+        except Exception:  # noqa: BLE001 - locked or broken keyrings raise backend-specific errors
+            value = None
+        if value:
+            return value
+    return os.environ.get(MAILBOX_ENV_VAR) or None
+
+
+def set_mailbox_password(account: str, password: str) -> None:
+    if not password:
+        raise ValueError("the password is empty")
+    keyring = _keyring()
+    if keyring is None:
+        raise SecretStoreUnavailable(
+            f"This computer has no OS keyring to keep the mailbox password in. Set the {MAILBOX_ENV_VAR} "
+            "environment variable for the account that runs Front Desk instead.")
+    try:
+        keyring.set_password(MAILBOX_SERVICE, account, password)
+    except Exception as error:  # noqa: BLE001
+        raise SecretStoreUnavailable(
+            f"The OS keyring refused to store the mailbox password ({type(error).__name__}). Set the "
+            f"{MAILBOX_ENV_VAR} environment variable instead.") from None
+
+
 def mask_secret(value: str) -> str:
     """How a secret is shown: never the value, only enough to tell two keys apart."""
     if not value:

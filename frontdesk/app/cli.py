@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_command(sub, _add_common)
     add_staff_command(sub, _add_common)
     add_day_command(sub, _add_common)
+    from frontdesk.invoices.cli import add_invoices_command
+
+    add_invoices_command(sub, _add_common)
     return parser
 
 
@@ -262,10 +265,18 @@ def _day_pdf_writer():  # type: ignore[no-untyped-def]
     from frontdesk.ui.day.pdf import headless_pdf_writer
 
     return headless_pdf_writer()
+
+
 def cmd_staff(args: argparse.Namespace) -> int:
     from frontdesk.app.staff_cli import cmd_staff as run
 
     return run(args)
+
+
+def cmd_invoices(args: argparse.Namespace) -> int:
+    from frontdesk.invoices.cli import cmd_invoices as run
+
+    return run(args, _settings(args))
 
 
 COMMANDS = {
@@ -280,6 +291,7 @@ COMMANDS = {
     "config": cmd_config,
     "day": cmd_day,
     "staff": cmd_staff,
+    "invoices": cmd_invoices,
 }
 
 

@@ -72,6 +72,8 @@ class SaleRequest:
     payments: tuple[PaymentInput, ...] = ()
     redemptions: tuple[RedemptionInput, ...] = ()
     draft_id: str = field(default_factory=new_draft_id)
+    sales_mode: str = "counter"  # counter | invoice_mail (a WESS invoice mail recorded by frontdesk.invoices)
+    outlet_code: str = ""  # empty: this counter's outlet; invoice mail names the outlet on the receipt
 
 
 # --- what comes back -------------------------------------------------------------------------------------------

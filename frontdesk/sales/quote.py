@@ -82,8 +82,8 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
         errors["receipt_no"] = "A receipt number is letters and digits (up to 64), as printed by WESS"
     else:
         rows = session.scalars(select(Sale).where(
-            Sale.kind == "sale", Sale.outlet_code == settings.outlet_code, Sale.receipt_no == receipt_no)
-            .order_by(Sale.occurred_at.desc())).all()
+            Sale.kind == "sale", Sale.outlet_code == (draft.outlet_code or settings.outlet_code),
+            Sale.receipt_no == receipt_no).order_by(Sale.occurred_at.desc())).all()
         row = next((r for r in rows if not r.voided), None)
         if row is not None:
             earlier = summarise_sale(session, row)
@@ -160,7 +160,8 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     preview = None
     total = None
     if lines is not None and occurred_at is not None:
-        sale_draft = SaleDraft(outlet=settings.outlet_code, sales_mode="counter", occurred_at=occurred_at,
+        sale_draft = SaleDraft(outlet=draft.outlet_code or settings.outlet_code, sales_mode=draft.sales_mode,
+                               occurred_at=occurred_at,
                                currency=currency, lines=tuple(lines), tips=zero, bill_discount=discount_total)
         problems = validate_sale(sale_draft, currency)
         for problem in problems:

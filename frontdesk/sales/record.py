@@ -67,8 +67,8 @@ def write_sale(session: Session, draft: SaleRequest, quote: SaleQuote, *, settin
     discount = sum((line.discount for line in lines), zero) + quote.discount_total
     earn_lines = {earn.line_index: earn for earn in quote.preview.lines}
 
-    sale = Sale(kind="sale", receipt_no=draft.receipt_no.strip(), outlet_code=settings.outlet_code,
-                counter_id=settings.counter_id, sales_mode="counter", staff_id=staff.id, member_id=member.id,
+    sale = Sale(kind="sale", receipt_no=draft.receipt_no.strip(), outlet_code=draft.outlet_code or settings.outlet_code,
+                counter_id=settings.counter_id, sales_mode=draft.sales_mode, staff_id=staff.id, member_id=member.id,
                 occurred_at=occurred_at, currency=currency, subtotal_minor=subtotal.minor, tax_minor=tax.minor,
                 service_charge_minor=service.minor, discount_minor=discount.minor, total_minor=quote.total.minor,
                 points_earned=quote.points_earned, points_redeemed=quote.points_redeemed, status="pending",
@@ -98,7 +98,7 @@ def write_sale(session: Session, draft: SaleRequest, quote: SaleQuote, *, settin
 
     def ledger(kind: str, points: int, reason: str) -> None:
         session.add(LedgerEntry(member_id=member.id, sale_id=sale.id, kind=kind, points=points, reason=reason,
-                                staff_id=staff.id, outlet_code=settings.outlet_code,
+                                staff_id=staff.id, outlet_code=sale.outlet_code,
                                 occurred_at=occurred_at, status="pending"))
 
     if quote.points_earned:

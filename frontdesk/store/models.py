@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -373,8 +374,27 @@ class InboundInvoice(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # 0014 (invoice mail): what the review list, the receipts-waiting list and the reconciliation need.
+    # status: received (being processed) | queued | matched | duplicate | review | discarded | reversed
+    review_code: Mapped[str] = mapped_column(String(32), default="")  # why it stopped: parse | arithmetic | ...
+    sender: Mapped[str] = mapped_column(String(255), default="")
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the receipt's own date and time
+    currency: Mapped[str] = mapped_column(String(3), default="SGD")
+    total_minor: Mapped[int | None] = mapped_column(Integer)
+    customer_label: Mapped[str] = mapped_column(String(200), default="")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    related_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_invoices.id"))  # dup/conflict of
+    raw_mail: Mapped[bytes | None] = mapped_column(LargeBinary)  # the mail as received (capped; see invoices)
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)
+    seen_count: Mapped[int] = mapped_column(Integer, default=1)  # identical copies received (resends)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),)
+    __table_args__ = (UniqueConstraint("uidvalidity", "uid", "mailbox"),
+                      Index("ix_inbound_invoices_outlet_code_receipt_no", "outlet_code", "receipt_no"),
+                      Index("ix_inbound_invoices_status", "status"))
 
 
 # --- search aids (0012) --------------------------------------------------------------------------------------
@@ -456,3 +476,18 @@ class PointAdjustment(Base):
 Index("ix_outbox_created_at", OutboxEntry.created_at)
 Index("ix_outbox_sale_id", OutboxEntry.sale_id)
 Index("ix_sales_original_sale_id", Sale.original_sale_id)
+
+
+# --- invoice mail (issue 14) ---------------------------------------------------------------------------------
+class InvoiceMailboxState(Base):
+    """Where the invoice-mail reader stands in one IMAP folder. A different UIDVALIDITY means the server rebuilt the
+    folder: its UIDs mean nothing any more, so the reader rescans it (dedup absorbs what it has seen)."""
+
+    __tablename__ = "invoice_mailbox_state"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)  # user@host:port
+    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    rescans: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

@@ -10,8 +10,8 @@ box when it closes, so the next typed key or USB scan lands there.
 
 Counter actions (when the window has its counter services): F2 new sale for the member on screen, Ctrl+N enrol a
 new member, F9 void or refund a sale (or double-click a recent visit), F6 the sync panel, F10 the day
-(frontdesk.ui.day), Ctrl+L lock. Each needs someone signed in; the sign-in panel covers the whole window, so a
-locked counter shows no member data.
+(frontdesk.ui.day), F7 receipts waiting and Ctrl+Shift+R invoice review (frontdesk.ui.invoices), Ctrl+L lock. Each
+needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 """
 from __future__ import annotations
 
@@ -445,6 +445,9 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F9"), self, activated=lambda: self.open_void())
         QShortcut(QKeySequence("F10"), self, activated=self.open_day)
         QShortcut(QKeySequence("Ctrl+Shift+S"), self, activated=self.open_staff_admin)
+        # WESS invoice mail (issue 14): receipts that named no member, and the managers' review list.
+        QShortcut(QKeySequence("F7"), self, activated=self.open_receipts_waiting)
+        QShortcut(QKeySequence("Ctrl+Shift+R"), self, activated=self.open_invoice_review)
         self.member_panel.new_sale_requested.connect(self.open_checkout)
         self.member_panel.card_requested.connect(self.show_member_card)
         self.member_panel.visits_table.cellDoubleClicked.connect(self._visit_double_clicked)
@@ -606,6 +609,50 @@ class MainWindow(QMainWindow):
         from frontdesk.ui.staff_admin import open_staff_admin
 
         self.staff_admin_dialog = open_staff_admin(self, self.counter.staff, self.runner)
+
+    def invoice_services(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "_invoice_services", None) is None:
+            from frontdesk.invoices.service import build_invoice_services
+
+            assert self.counter is not None
+            self._invoice_services = build_invoice_services(self.counter.sales.engine, self.settings,
+                                                            checkout=self.counter.sales)
+        return self._invoice_services
+
+    def open_receipts_waiting(self) -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.invoices.receipts_waiting import ReceiptsWaitingDialog
+
+            view = self.current_view if self.stack.currentWidget() is self.member_panel else None
+            dialog = ReceiptsWaitingDialog(self.settings, self.invoice_services(), self.runner,
+                                           member_id=view.profile.id if view else None,
+                                           member_name=view.profile.name if view else "",
+                                           staff_id=self.staff.id if self.staff else None, parent=self)
+            dialog.finished.connect(self._dialog_closed)
+            self.invoice_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
+
+    def open_invoice_review(self) -> None:
+        if self.locked:
+            return
+
+        def show() -> None:
+            from frontdesk.ui.invoices.review_dialog import ReviewDialog
+
+            dialog = ReviewDialog(self.settings, self.invoice_services(), self.runner, signed_in=self.staff,
+                                  parent=self)
+            dialog.finished.connect(self._dialog_closed)
+            self.invoice_dialog = dialog
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        self._with_staff(show)
 
     def _visit_double_clicked(self, row: int, _column: int) -> None:
         view = self.current_view
