@@ -432,4 +432,5 @@ def describe_state(state: DayState) -> str:
 
 __all__ = ["ACTION_WORDS", "SYNC_WORDS", "Adjustment", "Blocker", "CloseRecord", "DayActionRefused", "DayState",
            "after_close", "blockers", "close_day", "day_state", "describe_state", "discard_with_reason",
-           "explain_entry", "reconciliation_blockers", "reconciliation_of", "reopen_day", "retry", "send_without_refused", "snapshot_of", "SyncDecisions"]
+           "explain_entry", "reconciliation_blockers", "reconciliation_of", "reopen_day", "retry",
+           "send_without_refused", "snapshot_of", "SyncDecisions"]

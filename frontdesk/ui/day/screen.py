@@ -8,7 +8,8 @@ the GUI thread never touches the database.
 Tabs: Transactions (the sortable, filterable table with the totals beside it; Enter or double-click opens the
 receipt, from which a sale can be voided or refunded as at the counter), Charts (Qt Charts), Close the day (the
 blockers with the action that resolves each, WESS-receipt reconciliation included, its warnings, the close and
-reopen buttons, what changed after the close, the history). Exports: CSV (sales and lines) and the PDF day report (an X report while open, Z once closed).
+reopen buttons, what changed after the close, the history). Exports: CSV (sales and lines) and the PDF day report
+(an X report while open, Z once closed).
 """
 from __future__ import annotations
 
