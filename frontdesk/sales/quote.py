@@ -24,11 +24,13 @@ from frontdesk.domain.programme import (
     RewardQuote,
     SaleDraft,
     SaleError,
+    StoredValueQuote,
     Tender,
     check_tenders,
     preview_earning,
     quote_points_payment,
     quote_reward,
+    quote_stored_value_payment,
     quote_voucher,
     validate_sale,
 )
@@ -177,6 +179,27 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     to_pay = None
     tenders = None
     payments = parse_payments(draft, currency, errors)
+    stored_balance = Money.from_minor(profile.stored_value_minor, currency) if profile is not None else zero
+    stored_max = zero
+    stored_used = zero
+    has_stored_value = not stored_balance.is_zero() and not stored_balance.is_negative()
+    if total is not None and programme.stored_value is not None and has_stored_value:
+        most = quote_stored_value_payment(programme, stored_balance, total)
+        if isinstance(most, StoredValueQuote):
+            stored_max = most.max_amount
+    if total is not None and payments is not None:
+        stored = [index for index, tender in enumerate(payments) if tender.method == "stored_value"]
+        if len(stored) > 1:
+            errors[f"payments[{stored[1]}].amount"] = ("Stored value is one payment per bill: change its amount "
+                                                       "instead of adding it twice")
+        elif stored:
+            index = stored[0]
+            checked = quote_stored_value_payment(programme, stored_balance, total,
+                                                 requested_amount=payments[index].amount)
+            if isinstance(checked, StoredValueQuote):
+                stored_used = checked.amount
+            else:
+                errors[f"payments[{index}].amount"] = sentence(checked.reason)
     if total is not None:
         to_pay = total - points_payment
         if payments is not None:
@@ -201,6 +224,7 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
         tenders=tenders, preview=preview, redemptions=tuple(applied), points_available=available,
         points_spendable=spendable, points_redeemed=redeemed, new_balance=new_balance, online=online,
         provisional=provisional, earlier_sale=earlier, occurred_at=occurred_at, voided_sale=voided_sale,
+        stored_value_balance=stored_balance, stored_value_max=stored_max, stored_value_used=stored_used,
     )
 
 def _redeem(session: Session, settings: Settings, programme: Programme, request: RedemptionInput, bill: Money,
