@@ -107,7 +107,7 @@ class SaleSummary:
 @dataclass(frozen=True)
 class AppliedRedemption:
     index: int  # position in draft.redemptions
-    kind: str  # reward | voucher | points
+    kind: str  # reward | voucher | points | perk (the tier's birthday-month discount, from the programme)
     code: str
     name: str
     points: int  # points it costs

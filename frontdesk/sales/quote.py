@@ -133,6 +133,12 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     points_payment = zero
     if sum(1 for r in draft.redemptions if r.kind == "points") > 1:
         errors["redemptions"] = "Points can pay once per bill: change the amount instead of adding it twice"
+    # The tier's birthday-month discount comes off the bill first; rewards and points apply to what is left.
+    perk = _birthday_perk(programme, profile, remaining, today)
+    if perk is not None:
+        applied.append(perk)
+        discount_total = discount_total + perk.discount
+        remaining = remaining - perk.discount if remaining is not None else None
     for index in order:
         request = draft.redemptions[index]
         path = f"redemptions[{index}]"
@@ -215,9 +221,10 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     redeemed = sum(a.points for a in applied)
     earned = preview.total_points if preview else 0
     new_balance = available - redeemed + earned if preview is not None else None
-    provisional = not online and bool(applied)
+    # Offline, what the server must still confirm is provisional; the programme's own perk burns nothing.
+    provisional = not online and any(a.kind != "perk" for a in applied)
     if provisional:
-        applied = [replace(a, provisional=True) for a in applied]
+        applied = [replace(a, provisional=a.kind != "perk") for a in applied]
     return SaleQuote(
         draft_id=draft.draft_id, errors=errors, member=profile, currency=currency, bill_total=bill_total,
         discount_total=discount_total, total=total, points_payment=points_payment, to_pay=to_pay,
@@ -273,6 +280,32 @@ def _redeem(session: Session, settings: Settings, programme: Programme, request:
             points=payment.points, discount=zero, amount=payment.amount, free_sku=None, provisional=not online,
             wess_instruction=f"Key {payment.amount.display()} as a points payment in WESS", note=payment.note)
     return "Unknown kind of redemption"
+
+PERK_INDEX = 10_000  # after every typed redemption: a perk is the programme's, not a row of the form
+
+
+def _birthday_perk(programme: Programme, profile: MemberProfile | None, bill: Money | None,
+                   today: date) -> AppliedRedemption | None:
+    """The tier's birthday-month discount, when the programme gives one and it is the member's birthday month:
+    a percentage of what is left of the bill after rewards, rounded down to the cent, keyed into WESS."""
+    if profile is None or bill is None or bill.is_zero() or bill.is_negative():
+        return None
+    tier = programme.tier(profile.tier_code)
+    percent = tier.birthday_discount_percent if tier is not None else None
+    if percent is None or not profile.birthday_this_month(today):
+        return None
+    minor = bill.minor * percent / 100
+    discount = Money.from_minor(int(minor.to_integral_value(rounding="ROUND_DOWN")), bill.currency)
+    if discount.is_zero():
+        return None
+    shown = format(percent.normalize(), "f")
+    assert tier is not None
+    return AppliedRedemption(
+        index=PERK_INDEX, kind="perk", code="BIRTHDAY",
+        name=f"{tier.name} birthday month {shown}% off", points=0, discount=discount,
+        amount=Money.zero(bill.currency), free_sku=None, provisional=False,
+        wess_instruction=f"Key a {discount.display()} birthday discount into WESS ({shown}% off, {tier.name})")
+
 
 def earn_context(session: Session, settings: Settings, member_id: int, day: date) -> EarnContext:
     start, end = local_day_bounds(day, settings.zone)

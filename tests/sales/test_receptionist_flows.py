@@ -346,3 +346,22 @@ def test_stored_value_pays_what_it_can_in_one_key_and_a_void_gives_it_back(qtbot
     shot(void, "flow-void-stored-value-done")
     qtbot.mouseClick(void.receipt_view.done_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.member_panel.stored_value_label.text() == "Stored value S$40.00", timeout=WAIT)
+
+
+def test_the_birthday_month_discount_is_on_the_bill_and_in_what_to_key_into_wess(qtbot, window, demo_db):
+    from datetime import datetime, timezone
+
+    member_id = member_with_points(demo_db, 0, "GOLD")
+    month = datetime.now(timezone.utc).astimezone(window.settings.zone).month
+    execute(demo_db, "UPDATE members SET birthday = ? WHERE id = ?", (f"1990-{month:02d}-15", member_id))
+    window.open_member(member_id)
+    qtbot.waitUntil(lambda: window.current_view is not None, timeout=WAIT)
+    assert window.member_panel.birthday_flag.isVisible()
+    dialog = _open_checkout(qtbot, window, Counted(qtbot))
+    qtbot.keyClicks(dialog.receipt_edit, "W30011")
+    qtbot.keyClicks(dialog.line_rows[0].edits["name"], "ladies cut")
+    qtbot.keyClick(dialog.line_rows[0].edits["name"], Qt.Key.Key_Return)
+    quote = _quote(qtbot, dialog)
+    assert quote.total.amount == Decimal("57.80")
+    qtbot.waitUntil(lambda: "S$10.20 birthday discount" in dialog.wess_label.text(), timeout=WAIT)
+    shot(dialog, "flow-checkout-birthday-perk")
