@@ -365,3 +365,36 @@ def test_the_birthday_month_discount_is_on_the_bill_and_in_what_to_key_into_wess
     assert quote.total.amount == Decimal("57.80")
     qtbot.waitUntil(lambda: "S$10.20 birthday discount" in dialog.wess_label.text(), timeout=WAIT)
     shot(dialog, "flow-checkout-birthday-perk")
+
+
+def test_the_receipt_says_so_when_the_server_credits_other_points_than_the_preview(qtbot, window, demo_db):
+    from frontdesk.sales.outcomes import Delivery, apply_deliveries
+    from frontdesk.store import make_engine
+
+    member_id = member_with_points(demo_db, 0)
+    window.open_member(member_id)
+    qtbot.waitUntil(lambda: window.current_view is not None, timeout=WAIT)
+    dialog = _open_checkout(qtbot, window, Counted(qtbot))
+    qtbot.keyClicks(dialog.receipt_edit, "W30012")
+    qtbot.keyClicks(dialog.line_rows[0].edits["name"], "ladies cut")
+    qtbot.keyClick(dialog.line_rows[0].edits["name"], Qt.Key.Key_Return)
+    _quote(qtbot, dialog)
+    with qtbot.waitSignal(dialog.confirmed, timeout=WAIT) as confirmed:
+        qtbot.keyClick(dialog.receipt_edit, Qt.Key.Key_Return, CTRL)
+    sale = confirmed.args[0]
+    assert not dialog.receipt_view.note.isVisible()
+    # Sync delivers the sale (the outcome it applies, as the engine applies it): the server credited 10 more.
+    engine = make_engine(demo_db)
+    try:
+        with engine.begin() as conn:
+            apply_deliveries(conn, [Delivery("sale", "applied", sale_id=sale.sale_id, member_id=member_id,
+                                             server_transaction_id="T-1", server_points=sale.points_earned + 10)])
+    finally:
+        engine.dispose()
+    with qtbot.waitSignal(dialog.server_points_shown, timeout=WAIT):
+        pass
+    assert dialog.receipt_view.note.isVisible()
+    assert dialog.receipt_view.note.text() == (
+        f"The loyalty server credited {sale.points_earned + 10:+,} pts for this sale, not the "
+        f"{sale.points_earned:+,} pts previewed: the server's figure is the one that counts.")
+    shot(dialog, "flow-receipt-server-points-differ")

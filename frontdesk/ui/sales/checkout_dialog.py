@@ -75,6 +75,7 @@ from frontdesk.ui.widgets.forms import (
 log = logging.getLogger(__name__)
 
 QUOTE_PAUSE_MS = 120
+SERVER_POINTS_POLL_MS = 1000  # the receipt page asks the local database (never the server) whether sync delivered
 
 LINE_COLUMNS = [  # field, heading, width (None stretches), placeholder
     ("name", "Item", None, "As printed on the receipt"),
@@ -265,6 +266,7 @@ class CheckoutDialog(QDialog):
     confirmed = Signal(object)  # RecordedSale
     confirm_failed = Signal(object)  # SaleRefused or another exception: nothing was saved
     void_requested = Signal(int)  # sale id, from the receipt page
+    server_points_shown = Signal(int)  # the server's points for the recorded sale, once sync delivered it
 
     def __init__(self, settings: Settings, services: CounterServices, runner: TaskRunner, view: MemberView,
                  staff: StaffInfo | None, parent: QWidget | None = None) -> None:
@@ -1203,7 +1205,24 @@ class CheckoutDialog(QDialog):
         self.pages.setCurrentWidget(view)
         self.setWindowTitle(f"Sale recorded · {self.view.profile.name}")
         view.done_button.setFocus()
+        # While the receipt is on screen, sync may deliver the sale: the server's points are shown if they differ.
+        self._server_points_timer = QTimer(self)
+        self._server_points_timer.setInterval(SERVER_POINTS_POLL_MS)
+        self._server_points_timer.timeout.connect(lambda: self._check_server_points(result))
+        self._server_points_timer.start()
         self.confirmed.emit(result)
+
+    def _check_server_points(self, sale: RecordedSale) -> None:
+        checkout = self.services.sales
+
+        def shown(points: int | None) -> None:
+            if points is None or self.receipt_view is None:
+                return
+            self._server_points_timer.stop()
+            self.receipt_view.show_server_points(points, sale.points_earned)
+            self.server_points_shown.emit(points)
+
+        self.runner.run_db(lambda: checkout.server_points(sale.sale_id), shown, lambda _error: None)
 
     def _void_from_receipt(self, sale_id: int) -> None:
         self.accept()
