@@ -22,6 +22,7 @@ What the figures mean (the counter is not the till: WESS counts the cash; this i
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,10 +31,10 @@ from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, and_, func, select
+from sqlalchemy import Engine, Table, and_, func, literal_column, select
 from sqlalchemy.engine import Connection
 
-from frontdesk.domain.money import Money, minor_exponent
+from frontdesk.domain.money import minor_exponent
 from frontdesk.store.models import (
     AuditEntry,
     LedgerEntry,
@@ -196,7 +197,7 @@ class DayTotals:
                 + self.points_restored + self.points_adjusted_added - self.points_adjusted_removed)
 
     def money(self, minor: int) -> str:
-        return Money.from_minor(minor, self.currency).plain()
+        return plain_minor(minor, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure, JSON-ready: money as plain decimal strings ("1234.50"), points as integers."""
@@ -255,6 +256,10 @@ class DayReport:
         return next((r for r in self.rows if r.key == key), None)
 
 
+OUTBOX_STATES = {"done": "synced", "pending": "pending", "parked": "rejected", "contract_error": "rejected",
+                 "discarded": "discarded"}
+
+
 # --- reading the day ---------------------------------------------------------------------------------------------
 def sync_state(outbox_status: str | None, sale_status: str | None) -> str:
     """One effect's state, from its outbox entry (when it has one) and its sale row."""
@@ -264,8 +269,7 @@ def sync_state(outbox_status: str | None, sale_status: str | None) -> str:
         if sale_status in ("synced", "rejected"):
             return sale_status
         return "local" if sale_status is not None else "pending"
-    return {"done": "synced", "pending": "pending", "parked": "rejected", "contract_error": "rejected",
-            "discarded": "discarded"}.get(outbox_status, "pending")
+    return OUTBOX_STATES.get(outbox_status, "pending")
 
 
 @lru_cache(maxsize=64)
@@ -381,14 +385,14 @@ def _load(conn: Connection, scope: DayScope, home: Home) -> DayReport:
 
 
 def _names(conn: Any, member_ids: set[int]) -> dict[int, str]:
-    names: dict[int, str] = {}
-    ids = sorted(member_ids)
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk:chunk + 900]
-        for row in conn.execute(select(MEMBERS.c.id, MEMBERS.c.display_name, MEMBERS.c.first_name,
-                                       MEMBERS.c.last_name).where(MEMBERS.c.id.in_(part))):
-            names[row.id] = row.display_name or f"{row.first_name} {row.last_name}".strip()
-    return names
+    """The members' names in one statement: the ids go as one JSON array bound to one parameter, which SQLite's
+    json_each unpacks, rather than as a thousand literals SQLAlchemy renders into fresh SQL on every load."""
+    if not member_ids:
+        return {}
+    ids: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(sorted(member_ids))))
+    return {row[0]: row[1] or f"{row[2]} {row[3]}".strip()
+            for row in conn.execute(select(MEMBERS.c.id, MEMBERS.c.display_name, MEMBERS.c.first_name,
+                                           MEMBERS.c.last_name).where(MEMBERS.c.id.in_(ids)))}
 
 
 def _discard_reasons(conn: Any, since: datetime) -> dict[int, str]:
@@ -446,7 +450,10 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
     def staff_bucket(staff_id: int | None) -> dict[str, Any]:
         code, name = staff.get(staff_id, ("", "(nobody)")) if staff_id is not None else ("", "(nobody)")
         key = code or "-"
-        return totals.by_staff.setdefault(key, {"name": name, "sales": 0, "gross": 0, "reversed": 0, "points": 0})
+        bucket = totals.by_staff.get(key)
+        if bucket is None:
+            bucket = totals.by_staff[key] = {"name": name, "sales": 0, "gross": 0, "reversed": 0, "points": 0}
+        return bucket
 
     refused = ("rejected", "discarded")
     for s in sale_rows:
@@ -467,7 +474,7 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
             elif reversals:
                 status = "refunded"
                 refunded = sum(r.total_minor for r in reversals)
-                detail = detail or f"refunded {Money.from_minor(refunded, s.currency).plain()}"
+                detail = detail or f"refunded {plain_minor(refunded, s.currency)}"
             totals.sales_count += 1
             totals.gross_minor += s.total_minor
             totals.subtotal_minor += s.subtotal_minor
@@ -479,7 +486,9 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
             bucket = staff_bucket(s.staff_id)
             bucket["sales"] += 1
             bucket["gross"] += s.total_minor
-            hour = totals.by_hour.setdefault(local_hour, {"sales": 0, "gross": 0, "points": 0, "redeemed": 0})
+            hour = totals.by_hour.get(local_hour)
+            if hour is None:
+                hour = totals.by_hour[local_hour] = {"sales": 0, "gross": 0, "points": 0, "redeemed": 0}
             hour["sales"] += 1
             hour["gross"] += s.total_minor
             if state in refused:
@@ -544,16 +553,18 @@ def _assemble(scope: DayScope, home: Home, zone: ZoneInfo, sale_rows: list[Any],
         count_sync(row)
         if state in ("rejected", "discarded", "in_doubt"):
             exceptions.append(Exception_(state, row.key, (
-                f"{KIND_WORDS[s.kind]} {s.receipt_no} ({Money.from_minor(s.total_minor, s.currency).plain()}) "
+                f"{KIND_WORDS[s.kind]} {s.receipt_no} ({plain_minor(s.total_minor, s.currency)}) "
                 f"{SYNC_WORDS[state]}" + (f": {detail}" if detail else ""))))
     for item in items:
         sale = sale_by_id.get(item.sale_id)
         if sale is None:
             continue
         category = item.category or "(none)"
-        figures = totals.by_category.setdefault(category, {"quantity": 0, "amount": 0})
-        figures["quantity"] += item.quantity
-        figures["amount"] += item.total_minor
+        in_category = totals.by_category.get(category)
+        if in_category is None:
+            in_category = totals.by_category[category] = {"quantity": 0, "amount": 0}
+        in_category["quantity"] += item.quantity
+        in_category["amount"] += item.total_minor
         lines.append((item, sale))
 
     for e in enrolments:

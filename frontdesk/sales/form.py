@@ -63,7 +63,7 @@ def parse_payments(draft: SaleRequest, currency: str, errors: dict[str, str]) ->
     for index, payment in enumerate(draft.payments):
         path = f"payments[{index}]"
         if payment.method not in PAYMENT_METHODS:
-            errors[f"{path}.method"] = "Pick cash, card, NETS or voucher (points are applied as a redemption)"
+            errors[f"{path}.method"] = "Pick cash, card, NETS, voucher or stored value (points are applied as a redemption)"
             ok = False
         if len((payment.reference or "").strip()) > 100:
             errors[f"{path}.reference"] = "At most 100 characters"

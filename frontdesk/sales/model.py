@@ -17,7 +17,10 @@ from frontdesk.domain.money import Money
 from frontdesk.domain.programme import EarnPreview, Reversal, TenderCheck
 
 # Tenders a receptionist picks; points are paid through a redemption (they need a quote), never typed as a tender.
-PAYMENT_METHODS: dict[str, str] = {"cash": "Cash", "card": "Card", "nets": "NETS", "voucher": "Voucher"}
+# Stored value is the member's prepaid balance: typed like a tender, checked against the balance and the
+# programme's per-bill limits, and taken off the balance with the sale.
+PAYMENT_METHODS: dict[str, str] = {"cash": "Cash", "card": "Card", "nets": "NETS", "voucher": "Voucher",
+                                   "stored_value": "Stored value"}
 MAX_AMOUNT = Money.parse("1000000")
 MAX_QUANTITY = 999
 FUTURE_TOLERANCE = timedelta(minutes=5)  # counter clocks drift; a receipt from the future is a typo
@@ -106,7 +109,7 @@ class SaleSummary:
 @dataclass(frozen=True)
 class AppliedRedemption:
     index: int  # position in draft.redemptions
-    kind: str  # reward | voucher | points
+    kind: str  # reward | voucher | points | perk (the tier's birthday-month discount, from the programme)
     code: str
     name: str
     points: int  # points it costs
@@ -141,6 +144,15 @@ class SaleQuote:
     earlier_sale: SaleSummary | None  # the sale already recorded under this receipt number
     occurred_at: datetime | None
     voided_sale: SaleSummary | None = None  # a voided sale under this receipt number: this one records it again
+    stored_value_balance: Money | None = None  # the member's prepaid balance before this sale
+    stored_value_max: Money | None = None  # the most of it this bill may take (balance and programme limits)
+    stored_value_used: Money | None = None  # the stored-value payment on this bill
+
+    @property
+    def stored_value_after(self) -> Money | None:
+        if self.stored_value_balance is None or self.stored_value_used is None:
+            return None
+        return self.stored_value_balance - self.stored_value_used
 
     @property
     def ok(self) -> bool:

@@ -24,11 +24,13 @@ from frontdesk.domain.programme import (
     RewardQuote,
     SaleDraft,
     SaleError,
+    StoredValueQuote,
     Tender,
     check_tenders,
     preview_earning,
     quote_points_payment,
     quote_reward,
+    quote_stored_value_payment,
     quote_voucher,
     validate_sale,
 )
@@ -131,6 +133,12 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     points_payment = zero
     if sum(1 for r in draft.redemptions if r.kind == "points") > 1:
         errors["redemptions"] = "Points can pay once per bill: change the amount instead of adding it twice"
+    # The tier's birthday-month discount comes off the bill first; rewards and points apply to what is left.
+    perk = _birthday_perk(programme, profile, remaining, today)
+    if perk is not None:
+        applied.append(perk)
+        discount_total = discount_total + perk.discount
+        remaining = remaining - perk.discount if remaining is not None else None
     for index in order:
         request = draft.redemptions[index]
         path = f"redemptions[{index}]"
@@ -178,6 +186,27 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     to_pay = None
     tenders = None
     payments = parse_payments(draft, currency, errors)
+    stored_balance = Money.from_minor(profile.stored_value_minor, currency) if profile is not None else zero
+    stored_max = zero
+    stored_used = zero
+    has_stored_value = not stored_balance.is_zero() and not stored_balance.is_negative()
+    if total is not None and programme.stored_value is not None and has_stored_value:
+        most = quote_stored_value_payment(programme, stored_balance, total)
+        if isinstance(most, StoredValueQuote):
+            stored_max = most.max_amount
+    if total is not None and payments is not None:
+        stored = [index for index, tender in enumerate(payments) if tender.method == "stored_value"]
+        if len(stored) > 1:
+            errors[f"payments[{stored[1]}].amount"] = ("Stored value is one payment per bill: change its amount "
+                                                       "instead of adding it twice")
+        elif stored:
+            index = stored[0]
+            checked = quote_stored_value_payment(programme, stored_balance, total,
+                                                 requested_amount=payments[index].amount)
+            if isinstance(checked, StoredValueQuote):
+                stored_used = checked.amount
+            else:
+                errors[f"payments[{index}].amount"] = sentence(checked.reason)
     if total is not None:
         to_pay = total - points_payment
         if payments is not None:
@@ -193,15 +222,17 @@ def quote_sale(session: Session, draft: SaleRequest, *, settings: Settings, prog
     redeemed = sum(a.points for a in applied)
     earned = preview.total_points if preview else 0
     new_balance = available - redeemed + earned if preview is not None else None
-    provisional = not online and bool(applied)
+    # Offline, what the server must still confirm is provisional; the programme's own perk burns nothing.
+    provisional = not online and any(a.kind != "perk" for a in applied)
     if provisional:
-        applied = [replace(a, provisional=True) for a in applied]
+        applied = [replace(a, provisional=a.kind != "perk") for a in applied]
     return SaleQuote(
         draft_id=draft.draft_id, errors=errors, member=profile, currency=currency, bill_total=bill_total,
         discount_total=discount_total, total=total, points_payment=points_payment, to_pay=to_pay,
         tenders=tenders, preview=preview, redemptions=tuple(applied), points_available=available,
         points_spendable=spendable, points_redeemed=redeemed, new_balance=new_balance, online=online,
         provisional=provisional, earlier_sale=earlier, occurred_at=occurred_at, voided_sale=voided_sale,
+        stored_value_balance=stored_balance, stored_value_max=stored_max, stored_value_used=stored_used,
     )
 
 def _redeem(session: Session, settings: Settings, programme: Programme, request: RedemptionInput, bill: Money,
@@ -250,6 +281,32 @@ def _redeem(session: Session, settings: Settings, programme: Programme, request:
             points=payment.points, discount=zero, amount=payment.amount, free_sku=None, provisional=not online,
             wess_instruction=f"Key {payment.amount.display()} as a points payment in WESS", note=payment.note)
     return "Unknown kind of redemption"
+
+PERK_INDEX = 10_000  # after every typed redemption: a perk is the programme's, not a row of the form
+
+
+def _birthday_perk(programme: Programme, profile: MemberProfile | None, bill: Money | None,
+                   today: date) -> AppliedRedemption | None:
+    """The tier's birthday-month discount, when the programme gives one and it is the member's birthday month:
+    a percentage of what is left of the bill after rewards, rounded down to the cent, keyed into WESS."""
+    if profile is None or bill is None or bill.is_zero() or bill.is_negative():
+        return None
+    tier = programme.tier(profile.tier_code)
+    percent = tier.birthday_discount_percent if tier is not None else None
+    if percent is None or not profile.birthday_this_month(today):
+        return None
+    minor = bill.minor * percent / 100
+    discount = Money.from_minor(int(minor.to_integral_value(rounding="ROUND_DOWN")), bill.currency)
+    if discount.is_zero():
+        return None
+    shown = format(percent.normalize(), "f")
+    assert tier is not None
+    return AppliedRedemption(
+        index=PERK_INDEX, kind="perk", code="BIRTHDAY",
+        name=f"{tier.name} birthday month {shown}% off", points=0, discount=discount,
+        amount=Money.zero(bill.currency), free_sku=None, provisional=False,
+        wess_instruction=f"Key a {discount.display()} birthday discount into WESS ({shown}% off, {tier.name})")
+
 
 def earn_context(session: Session, settings: Settings, member_id: int, day: date) -> EarnContext:
     start, end = local_day_bounds(day, settings.zone)

@@ -46,6 +46,9 @@ def sale_receipt_text(settings: Settings, programme: Programme, sale: Sale, memb
         method = "Points" if payment.method == "points" else PAYMENT_METHODS.get(payment.method, payment.method)
         ref = f" {payment.reference}" if payment.reference else ""
         out.append(row(f"  {method}{ref}"[:width - 12], money(payment.amount_minor)))
+    after = quote.stored_value_after
+    if quote.stored_value_used is not None and not quote.stored_value_used.is_zero() and after is not None:
+        out.append(f"Stored value {quote.stored_value_used.display()} · balance left {after.display()}")
     out.append("-" * width)
     out.append(row("Points earned", f"{sale.points_earned:,}"))
     if sale.points_redeemed:
@@ -67,6 +70,9 @@ def reversal_receipt_text(settings: Settings, original: Sale, row: Sale, member:
            f"Member: {name}", f"Reason: {reason}", f"Refunded: {reversal.refunded_amount.display()}",
            f"Points taken back: {reversal.points_clawed_back:,}",
            f"Points given back: {reversal.points_restored:,}"]
+    if not reversal.stored_value_restored.is_zero():
+        out.append(f"Stored value given back: {reversal.stored_value_restored.display()}")
+        out.append(f"Stored value balance: {reversal.balance_after.stored_value.display()}")
     if reversal.shortfall_points:
         out.append(f"Shortfall: {reversal.shortfall_points:,} pts already spent could not be taken back")
     codes = list(reversal.reward_codes_reinstated) + list(reversal.voucher_codes_reinstated)

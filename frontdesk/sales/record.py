@@ -93,6 +93,12 @@ def write_sale(session: Session, draft: SaleRequest, quote: SaleQuote, *, settin
             description=applied.name, points=applied.points,
             discount_minor=(applied.amount if applied.kind == "points" else applied.discount).minor,
             free_sku=applied.free_sku, provisional=applied.provisional))
+    stored_used = quote.stored_value_used
+    if stored_used is not None and not stored_used.is_zero():
+        # Kept as a redemption too, so a void or refund knows exactly how much stored value to give back.
+        sale.redemptions.append(SaleRedemption(kind="stored_value", code="", description="Stored value",
+                                               points=0, discount_minor=stored_used.minor, provisional=False))
+        member.stored_value_minor -= stored_used.minor
     session.add(sale)
     session.flush()
 

@@ -37,6 +37,7 @@ from frontdesk.store.models import (
     MemberVoucher,
     OutboxEntry,
     Sale,
+    SaleRedemption,
     Staff,
 )
 
@@ -86,12 +87,14 @@ def quote_reversal(session: Session, sale_id: int, *, void: bool, amount: str) -
         sale_total=total,
         points_earned=original.server_points if original.server_points is not None else original.points_earned,
         points_redeemed=original.points_redeemed,
-        stored_value_used=Money.zero(currency),
+        stored_value_used=Money.from_minor(sum(r.discount_minor for r in redemptions if r.kind == "stored_value"),
+                                           currency),
         reward_codes=tuple(r.code for r in redemptions if r.kind == "reward"),
         voucher_codes=tuple(r.code for r in redemptions if r.kind == "voucher"),
     )
     profile = load_profile(session, original.member_id, recent_limit=0)
-    balance = Balances(points=profile.available_points if profile else 0, stored_value=Money.zero(currency))
+    balance = Balances(points=profile.available_points if profile else 0,
+                       stored_value=Money.from_minor(profile.stored_value_minor if profile else 0, currency))
     previous = _previous_reversal(list(earlier), total, balance) if earlier else None
     try:
         reversal = reverse_sale(effects, refund, balance, previous)
@@ -117,6 +120,12 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
                points_earned=reversal.points_restored, points_redeemed=reversal.points_clawed_back,
                status="pending", original_sale_id=original.id, provisional=original.provisional,
                note=reason, receipt_text="")
+    if not reversal.stored_value_restored.is_zero():
+        # What this reversal gave back, on its own row, so the next refund of the sale continues from it.
+        row.redemptions.append(SaleRedemption(kind="stored_value", code="", description="Stored value given back",
+                                              points=0, discount_minor=reversal.stored_value_restored.minor,
+                                              provisional=False))
+        member.stored_value_minor += reversal.stored_value_restored.minor
     session.add(row)
     session.flush()
     label = f"{'Void' if quote.void else 'Refund'} of receipt {original.receipt_no}"
@@ -159,7 +168,8 @@ def write_reversal(session: Session, quote: ReversalQuote, manager_id: int, reas
     session.add(AuditEntry(staff_id=manager.id, action=kind, details={
         "sale_id": row.id, "original_sale_id": original.id, "receipt_no": original.receipt_no,
         "refunded": reversal.refunded_amount.plain(), "points_clawed_back": reversal.points_clawed_back,
-        "points_restored": reversal.points_restored, "shortfall_points": reversal.shortfall_points,
+        "points_restored": reversal.points_restored,
+        "stored_value_restored": reversal.stored_value_restored.plain(), "shortfall_points": reversal.shortfall_points,
         "codes_reinstated": reinstated, "reason": reason, "approved_by": manager.code,
         "requested_by": requested_by, "queued": queued}))
     new_balance = reversal.balance_after.points
@@ -176,8 +186,10 @@ def _previous_reversal(earlier: Sequence[Sale], total: Money, balance: Balances)
     clawed = sum(r.points_redeemed for r in earlier)
     restored = sum(r.points_earned for r in earlier)
     zero = Money.zero(currency)
+    stored = Money.from_minor(sum(r.discount_minor for row in earlier for r in row.redemptions
+                                  if r.kind == "stored_value"), currency)
     return Reversal(refunded_amount=Money.from_minor(earlier[-1].total_minor, currency), points_clawed_back=0,
                     points_restored=0, stored_value_restored=zero, shortfall_points=0, balance_before=balance,
                     balance_after=balance, reward_codes_reinstated=(), voucher_codes_reinstated=(),
                     fully_reversed=refunded >= total, total_refunded=refunded, total_points_clawed_back=clawed,
-                    total_points_restored=restored, total_stored_value_restored=zero, explanation="")
+                    total_points_restored=restored, total_stored_value_restored=stored, explanation="")

@@ -151,6 +151,12 @@ class SalesService:
             return [summarise_sale(session, row) for row in session.scalars(query.order_by(Sale.occurred_at.desc()))]
 
     # --- reversals ------------------------------------------------------------------------------------------------
+    def server_points(self, sale_id: int) -> int | None:
+        """The points the loyalty server credited for the sale, once sync has delivered it (None until then)."""
+        with Session(self.engine) as session:
+            row = session.get(Sale, sale_id)
+            return row.server_points if row is not None else None
+
     def quote_reversal(self, sale_id: int, *, void: bool, amount: str = "") -> ReversalQuote:
         with Session(self.engine) as session:
             return quote_reversal(session, sale_id, void=void, amount=amount)

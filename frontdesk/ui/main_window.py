@@ -361,11 +361,13 @@ class MainWindow(QMainWindow):
         return bool(status is not None and status.online)
 
     def _sync_progressed(self, _status) -> None:  # type: ignore[no-untyped-def]
-        # While the member on screen has effects waiting for the server, each sync round may have delivered them:
-        # reload the panel so "waiting to sync" and the unconfirmed points do not linger.
+        # While the member on screen has anything waiting for the server (their enrolment, a sale, points), each
+        # sync round may have delivered it: reload the panel so "waiting for the loyalty server", "waiting to sync"
+        # and the unconfirmed points never linger beside "all synced" in the status bar.
         profile = self.member_panel.profile
         if profile is not None and self.stack.currentWidget() is self.member_panel and (
-                profile.unsynced_points or any(tx.status == "pending" for tx in profile.recent)):
+                profile.status == "pending" or profile.unsynced_points
+                or any(tx.status == "pending" for tx in profile.recent)):
             self.refresh_member()
 
     def _member_refreshed(self, member_id: int, refresh) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from frontdesk.app.wiring import build_window
 from frontdesk.domain import phone as phones
 from frontdesk.ui.resources import stylesheet
 from tests.conftest import save_screenshot as _save_screenshot
-from tests.sales.conftest import member_with_points, query
+from tests.sales.conftest import execute, member_with_points, query
 
 WAIT = 5000
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -294,3 +294,107 @@ def test_the_sync_panel_opens_by_a_key_and_hands_the_keyboard_back(qtbot, window
         qtbot.waitUntil(window.search_box.hasFocus, timeout=WAIT)
     finally:
         controller.stop()
+
+
+def test_stored_value_pays_what_it_can_in_one_key_and_a_void_gives_it_back(qtbot, window, demo_db):
+    member_id = member_with_points(demo_db, 0)
+    execute(demo_db, "UPDATE members SET stored_value_minor = 4000 WHERE id = ?", (member_id,))
+    (phone,) = query(demo_db, "SELECT phone_e164 FROM members WHERE id = ?", (member_id,))[0]
+    _find(qtbot, window, Counted(qtbot), phones.digits_only(phone)[2:], member_id)
+    assert window.member_panel.stored_value_label.text() == "Stored value S$40.00"
+    dialog = _open_checkout(qtbot, window, Counted(qtbot))
+    qtbot.keyClicks(dialog.receipt_edit, "W30010")
+    qtbot.keyClicks(dialog.line_rows[0].edits["name"], "ladies cut")
+    qtbot.keyClick(dialog.line_rows[0].edits["name"], Qt.Key.Key_Return)
+    _quote(qtbot, dialog)
+    assert dialog.stored_value_box.isVisible()
+    assert dialog.stored_value_label.text() == "Stored value S$40.00 available"
+
+    you = Counted(qtbot)
+    you.key(focused(), Qt.Key.Key_V, ALT)  # all S$40 of it; the card takes the other S$28
+    assert you.actions == 1
+    stored = next(r for r in dialog.payment_rows if r.method.currentData() == "stored_value")
+    card = next(r for r in dialog.payment_rows if r.method.currentData() == "card")
+    qtbot.waitUntil(lambda: card.amount.text() == "28.00" and dialog.tender_label.text() == "✓ Payments add up"
+                    and dialog.stored_value_label.text() == "Stored value S$40.00: S$40.00 on this bill, S$0.00 left",
+                    timeout=WAIT)
+    assert stored.amount.text() == "40.00"
+    shot(dialog, "flow-checkout-stored-value")
+    with qtbot.waitSignal(dialog.confirmed, timeout=WAIT) as confirmed:
+        qtbot.keyClick(dialog.receipt_edit, Qt.Key.Key_Return, CTRL)
+    sale = confirmed.args[0]
+    assert "Stored value S$40.00 · balance left S$0.00" in sale.receipt_text
+    assert query(demo_db, "SELECT stored_value_minor FROM members WHERE id = ?", (member_id,)) == [(0,)]
+    shot(dialog, "flow-checkout-stored-value-receipt")
+    with qtbot.waitSignal(window.member_opened, timeout=WAIT):
+        qtbot.mouseClick(dialog.receipt_view.done_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.member_panel.stored_value_label.isVisible(), timeout=WAIT)
+
+    with qtbot.waitSignal(window.dialog_opened, timeout=WAIT) as opened:
+        qtbot.keyClick(window.search_box, Qt.Key.Key_F9)
+    void = opened.args[0]
+    qtbot.waitUntil(lambda: void.manager_combo.count() > 1, timeout=WAIT)
+    qtbot.keyClicks(void.receipt_edit, "W30010")
+    with qtbot.waitSignal(void.quote_ready, timeout=WAIT):
+        qtbot.keyClick(void.receipt_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(void.reason_edit, "Wrong member")
+    qtbot.keyClicks(void.pin_edit, "9999")
+    shot(void, "flow-void-stored-value")
+    with qtbot.waitSignal(void.reversed, timeout=WAIT):
+        qtbot.keyClick(void.pin_edit, Qt.Key.Key_Return)
+    assert query(demo_db, "SELECT stored_value_minor FROM members WHERE id = ?", (member_id,)) == [(4000,)]
+    shot(void, "flow-void-stored-value-done")
+    qtbot.mouseClick(void.receipt_view.done_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.member_panel.stored_value_label.text() == "Stored value S$40.00", timeout=WAIT)
+
+
+def test_the_birthday_month_discount_is_on_the_bill_and_in_what_to_key_into_wess(qtbot, window, demo_db):
+    from datetime import datetime, timezone
+
+    member_id = member_with_points(demo_db, 0, "GOLD")
+    month = datetime.now(timezone.utc).astimezone(window.settings.zone).month
+    execute(demo_db, "UPDATE members SET birthday = ? WHERE id = ?", (f"1990-{month:02d}-15", member_id))
+    window.open_member(member_id)
+    qtbot.waitUntil(lambda: window.current_view is not None, timeout=WAIT)
+    assert window.member_panel.birthday_flag.isVisible()
+    dialog = _open_checkout(qtbot, window, Counted(qtbot))
+    qtbot.keyClicks(dialog.receipt_edit, "W30011")
+    qtbot.keyClicks(dialog.line_rows[0].edits["name"], "ladies cut")
+    qtbot.keyClick(dialog.line_rows[0].edits["name"], Qt.Key.Key_Return)
+    quote = _quote(qtbot, dialog)
+    assert quote.total.amount == Decimal("57.80")
+    qtbot.waitUntil(lambda: "S$10.20 birthday discount" in dialog.wess_label.text(), timeout=WAIT)
+    shot(dialog, "flow-checkout-birthday-perk")
+
+
+def test_the_receipt_says_so_when_the_server_credits_other_points_than_the_preview(qtbot, window, demo_db):
+    from frontdesk.sales.outcomes import Delivery, apply_deliveries
+    from frontdesk.store import make_engine
+
+    member_id = member_with_points(demo_db, 0)
+    window.open_member(member_id)
+    qtbot.waitUntil(lambda: window.current_view is not None, timeout=WAIT)
+    dialog = _open_checkout(qtbot, window, Counted(qtbot))
+    qtbot.keyClicks(dialog.receipt_edit, "W30012")
+    qtbot.keyClicks(dialog.line_rows[0].edits["name"], "ladies cut")
+    qtbot.keyClick(dialog.line_rows[0].edits["name"], Qt.Key.Key_Return)
+    _quote(qtbot, dialog)
+    with qtbot.waitSignal(dialog.confirmed, timeout=WAIT) as confirmed:
+        qtbot.keyClick(dialog.receipt_edit, Qt.Key.Key_Return, CTRL)
+    sale = confirmed.args[0]
+    assert not dialog.receipt_view.note.isVisible()
+    # Sync delivers the sale (the outcome it applies, as the engine applies it): the server credited 10 more.
+    engine = make_engine(demo_db)
+    try:
+        with engine.begin() as conn:
+            apply_deliveries(conn, [Delivery("sale", "applied", sale_id=sale.sale_id, member_id=member_id,
+                                             server_transaction_id="T-1", server_points=sale.points_earned + 10)])
+    finally:
+        engine.dispose()
+    with qtbot.waitSignal(dialog.server_points_shown, timeout=WAIT):
+        pass
+    assert dialog.receipt_view.note.isVisible()
+    assert dialog.receipt_view.note.text() == (
+        f"The loyalty server credited {sale.points_earned + 10:+,} pts for this sale, not the "
+        f"{sale.points_earned:+,} pts previewed: the server's figure is the one that counts.")
+    shot(dialog, "flow-receipt-server-points-differ")

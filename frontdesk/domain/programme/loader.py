@@ -4,7 +4,7 @@ The file layout (see ``resources/programme/demo.toml`` for a complete, commented
 
     [programme]      code, name, currency, version, schema (= 1)
     [tiers]          basis (spend|points), window_days, warn_days, [[tiers.levels]] code, name, threshold,
-                     multiplier, perks
+                     multiplier, perks, birthday_discount_percent (applied at checkout in the birthday month)
     [earning]        rounding (down|up|nearest), rounding_scope (bill|line), include_tax, include_service_charge,
                      include_tips, outlets, sales_modes, daily_cap, [earning.exclusions] skus, categories
     [[earning.rules]]       id, kind (spend|spend_bonus|item_bonus|multiplier|visit), label, points, per,
@@ -162,12 +162,16 @@ def _read_tiers(table: _Table, currency: str) -> TierSettings:
             threshold = level.integer("threshold", minimum=0)
         multiplier = level.decimal("multiplier", default=Decimal(1), positive=True)
         perks = level.texts("perks")
+        birthday = level.decimal("birthday_discount_percent", default=None, positive=True)
+        if birthday is not None and birthday > 100:
+            raise ProgrammeError(level.path_of("birthday_discount_percent"), "must be at most 100")
         level.finish()
         if index == 0 and threshold != (Money.zero(currency) if basis is TierBasis.SPEND else 0):
             raise ProgrammeError(level.path_of("threshold"), "the first tier must start at 0")
         if levels and not threshold > levels[-1].threshold:  # type: ignore[operator]
             raise ProgrammeError(level.path_of("threshold"), f"must be higher than the tier before ({levels[-1].name})")
-        levels.append(Tier(code=code, name=name, threshold=threshold, multiplier=multiplier, perks=perks))
+        levels.append(Tier(code=code, name=name, threshold=threshold, multiplier=multiplier, perks=perks,
+                           birthday_discount_percent=birthday))
     _no_duplicates([tier.code for tier in levels], table.path_of("levels"), "code")
     table.finish()
     return TierSettings(basis=basis, window_days=window_days, warn_days=warn_days, levels=tuple(levels))

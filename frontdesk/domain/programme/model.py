@@ -131,6 +131,7 @@ class Tier:
     threshold: Money | int  # Money for a spend basis, points for a points basis
     multiplier: Decimal = Decimal(1)
     perks: tuple[str, ...] = ()
+    birthday_discount_percent: Decimal | None = None  # off every bill in the member's birthday month
 
 
 @dataclass(frozen=True)

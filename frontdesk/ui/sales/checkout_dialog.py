@@ -75,6 +75,7 @@ from frontdesk.ui.widgets.forms import (
 log = logging.getLogger(__name__)
 
 QUOTE_PAUSE_MS = 120
+SERVER_POINTS_POLL_MS = 1000  # the receipt page asks the local database (never the server) whether sync delivered
 
 LINE_COLUMNS = [  # field, heading, width (None stretches), placeholder
     ("name", "Item", None, "As printed on the receipt"),
@@ -183,7 +184,7 @@ class PaymentRow(QWidget):
         for key, label in PAYMENT_METHODS.items():
             self.method.addItem(label, key)
         self.method.setCurrentIndex(max(0, self.method.findData(method)))
-        self.method.setFixedWidth(110)
+        self.method.setFixedWidth(130)  # "Stored value" whole
         self.method.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Tab goes amount to amount
         self.method.setAccessibleName("Payment method")
         self.method.currentIndexChanged.connect(lambda _i: self._edited("method"))
@@ -265,6 +266,7 @@ class CheckoutDialog(QDialog):
     confirmed = Signal(object)  # RecordedSale
     confirm_failed = Signal(object)  # SaleRefused or another exception: nothing was saved
     void_requested = Signal(int)  # sale id, from the receipt page
+    server_points_shown = Signal(int)  # the server's points for the recorded sale, once sync delivered it
 
     def __init__(self, settings: Settings, services: CounterServices, runner: TaskRunner, view: MemberView,
                  staff: StaffInfo | None, parent: QWidget | None = None) -> None:
@@ -316,6 +318,7 @@ class CheckoutDialog(QDialog):
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.confirm)
         QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.confirm)
         QShortcut(QKeySequence("Alt+R"), self, activated=self.focus_rewards)
+        QShortcut(QKeySequence("Alt+V"), self, activated=self.use_stored_value)
 
         self.add_line(focus=False)
         self.add_payment("cash", "", focus=False)
@@ -573,6 +576,21 @@ class CheckoutDialog(QDialog):
         pay_row.addWidget(add_payment)
         pay_row.addWidget(self.tender_label, 1)
         pay.addLayout(pay_row)
+        # The member's prepaid balance: one key (Alt+V) pays what it may of the bill; the card takes the rest.
+        stored_row = QHBoxLayout()
+        self.stored_value_button = QPushButton("Use stored value  (Alt+V)")
+        self.stored_value_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.stored_value_button.clicked.connect(self.use_stored_value)
+        no_default(self.stored_value_button)
+        self.stored_value_label = QLabel("")
+        self.stored_value_label.setObjectName("Muted")
+        stored_row.addWidget(self.stored_value_button)
+        stored_row.addWidget(self.stored_value_label, 1)
+        self.stored_value_box = QWidget()
+        self.stored_value_box.setLayout(stored_row)
+        stored_row.setContentsMargins(0, 0, 0, 0)
+        self.stored_value_box.hide()
+        pay.addWidget(self.stored_value_box)
         change_row = QHBoxLayout()
         tendered_caption = QLabel("Cash ten&dered:")
         self.tendered_edit = money_edit("0.00", 100)
@@ -1089,6 +1107,7 @@ class CheckoutDialog(QDialog):
             self.points_payment_label.show()
         else:
             self.points_payment_label.hide()
+        self._show_stored_value(quote)
         tenders = quote.tenders
         if tenders is not None and tenders.ok:
             self.tender_label.setObjectName("Good")
@@ -1102,6 +1121,49 @@ class CheckoutDialog(QDialog):
             self.tender_label.setText("")
         self.tender_label.style().unpolish(self.tender_label)
         self.tender_label.style().polish(self.tender_label)
+
+    def _show_stored_value(self, quote: SaleQuote) -> None:
+        balance, most = quote.stored_value_balance, quote.stored_value_max
+        used = quote.stored_value_used
+        has_row = any(row.method.currentData() == "stored_value" for row in self.payment_rows)
+        if balance is None or (balance.is_zero() and not has_row):
+            self.stored_value_box.hide()
+            return
+        self.stored_value_box.show()
+        self.stored_value_button.setEnabled(bool(most is not None and not most.is_zero()) or has_row)
+        if used is not None and not used.is_zero():
+            after = balance - used
+            self.stored_value_label.setText(f"Stored value {balance.display()}: {used.display()} on this bill, "
+                                            f"{after.display()} left")
+        else:
+            limit = f", up to {most.display()} on this bill" if most is not None and most < balance else ""
+            self.stored_value_label.setText(f"Stored value {balance.display()} available{limit}")
+
+    def use_stored_value(self) -> None:
+        """Pay from the member's stored value: as much as this bill may take of what the typed payments leave."""
+        quote = self._quote
+        existing = next((row for row in self.payment_rows if row.method.currentData() == "stored_value"), None)
+        if existing is not None:
+            existing.amount.setFocus()
+            existing.amount.selectAll()
+            return
+        if quote is None or quote.to_pay is None or not quote.stored_value_max or quote.stored_value_max.is_zero():
+            return
+        typed = Money.zero(quote.currency)
+        for row in self.payment_rows:
+            if not row.auto and row.amount.text().strip():
+                try:
+                    typed = typed + Money.parse(row.amount.text(), quote.currency)
+                except MoneyError:
+                    return
+        left = quote.to_pay - typed
+        amount = min(quote.stored_value_max, left)
+        if amount.is_zero() or amount.is_negative():
+            return
+        row = self.add_payment("stored_value", amount.plain(), focus=False)
+        row.touched.add("amount")
+        self._touch("payments")
+        self.request_quote()
 
     # --- confirming ----------------------------------------------------------------------------------------------
     def confirm(self) -> None:
@@ -1143,7 +1205,24 @@ class CheckoutDialog(QDialog):
         self.pages.setCurrentWidget(view)
         self.setWindowTitle(f"Sale recorded · {self.view.profile.name}")
         view.done_button.setFocus()
+        # While the receipt is on screen, sync may deliver the sale: the server's points are shown if they differ.
+        self._server_points_timer = QTimer(self)
+        self._server_points_timer.setInterval(SERVER_POINTS_POLL_MS)
+        self._server_points_timer.timeout.connect(lambda: self._check_server_points(result))
+        self._server_points_timer.start()
         self.confirmed.emit(result)
+
+    def _check_server_points(self, sale: RecordedSale) -> None:
+        checkout = self.services.sales
+
+        def shown(points: int | None) -> None:
+            if points is None or self.receipt_view is None:
+                return
+            self._server_points_timer.stop()
+            self.receipt_view.show_server_points(points, sale.points_earned)
+            self.server_points_shown.emit(points)
+
+        self.runner.run_db(lambda: checkout.server_points(sale.sale_id), shown, lambda _error: None)
 
     def _void_from_receipt(self, sale_id: int) -> None:
         self.accept()

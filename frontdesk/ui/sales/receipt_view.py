@@ -142,6 +142,14 @@ class ReceiptView(QWidget):
             note = "No points changed, so there is nothing to send to the loyalty server."
         return cls(title, headline, result.receipt_text, note=note)
 
+    def show_server_points(self, server_points: int, preview_points: int) -> None:
+        """Once sync has delivered the sale: say so when the server credited other points than the preview."""
+        if server_points == preview_points:
+            return
+        self.note.setText(f"The loyalty server credited {server_points:+,} pts for this sale, not the "
+                          f"{preview_points:+,} pts previewed: the server's figure is the one that counts.")
+        self.note.show()
+
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
         self.copy_button.setText("Copied ✓")
