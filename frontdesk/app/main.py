@@ -175,7 +175,7 @@ def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
         except DemoServerMissing as missing:
             log.warning("%s", missing)
             demo_notice = f"Demo mode, offline · {DEMO_SERVER_MISSING}"
-    from frontdesk.app.wiring import build_window, start_sync
+    from frontdesk.app.wiring import build_window, start_mailbox, start_sync
     from frontdesk.ui.widgets.screen import show_maximized
 
     window = build_window(settings)
@@ -186,11 +186,15 @@ def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
     background: list[object] = []
 
     def start_background() -> None:
-        # After the first paint: OpenCV, the camera and the sync engine are not needed to show the window.
+        # After the first paint: OpenCV, the camera, the sync engine and the invoice mailbox are not needed to show
+        # the window.
         from frontdesk.scan.frames import CameraSource
 
         window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
         background.append(start_sync(window, settings, api_key))
+        mailbox = start_mailbox(window, settings)
+        if mailbox is not None:
+            background.append(mailbox)
 
     from PySide6.QtCore import QTimer
 

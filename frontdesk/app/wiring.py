@@ -1,8 +1,9 @@
-"""Building a counter window and its services, and starting background sync for it.
+"""Building a counter window and its services, and starting background sync and the invoice mailbox for it.
 
 The one place that knows how the pieces fit: the database engine, the lookup, the counter services, the task
-runner (which owns the process's database executor) and the sync engine. The "server reachable" flag the checkout
-reads comes from sync's `Connectivity`, made here before either exists, never from a window.
+runner (which owns the process's database executor), the sync engine and the invoice mailbox watcher. The "server
+reachable" flag the checkout reads comes from sync's `Connectivity`, made here before either exists, never from a
+window.
 """
 from __future__ import annotations
 
@@ -49,5 +50,31 @@ def start_sync(window: Any, settings: Settings, api_key: str | None = None):  # 
     controller = SyncController(settings, lambda: build_engine(settings, api_key=api_key, connectivity=connectivity,
                                                                db_executor=db_executor), parent=window)
     window.install_sync(controller)
+    controller.start()
+    return controller
+
+
+def start_mailbox(window: Any, settings: Settings):  # type: ignore[no-untyped-def]
+    """Watch the WESS invoice mailbox when `[invoices.imap]` is configured (None otherwise), with its state in the
+    status bar. Its database work queues on the task runner's executor, like sync's: one writer in the process."""
+    from frontdesk.config import ConfigError
+    from frontdesk.invoices.settings import invoice_settings
+
+    if window.counter is None:
+        return None
+    try:
+        imap = invoice_settings(settings).imap
+    except ConfigError as error:
+        window.statusBar().showMessage(f"Invoice mail is off: {error}", 30000)
+        return None
+    if not imap.configured:
+        return None
+    from frontdesk.ui.mailbox_status import MailboxController, MailboxStatusWidget
+
+    services = window.invoice_services()
+    controller = MailboxController(services.importer, imap, db_call=window.runner.db_executor.call, parent=window)
+    window.mailbox = controller
+    window.mailbox_widget = MailboxStatusWidget(controller)
+    window.statusBar().addPermanentWidget(window.mailbox_widget)
     controller.start()
     return controller

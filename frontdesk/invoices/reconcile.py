@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from frontdesk.domain.money import Money
@@ -84,8 +85,9 @@ def _names_customer(row: InboundInvoice) -> bool:
     return bool(invoice.get("customer_code") or invoice.get("customer_mobile") or invoice.get("customer_email"))
 
 
-def reconcile_day(engine: Engine, day: date, outlet_code: str, zone: ZoneInfo | str = "Asia/Singapore"
+def reconcile_day(engine: Engine | Connection, day: date, outlet_code: str, zone: ZoneInfo | str = "Asia/Singapore"
                   ) -> Reconciliation:
+    """`engine` may be a connection in a transaction (the day close re-reads the day inside its write lock)."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     start, end = local_day_bounds(day, zone)
     items: list[ReconciliationItem] = []

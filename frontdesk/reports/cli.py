@@ -81,6 +81,14 @@ def _print_blockers(state: DayState, out: Any) -> None:
     for blocker in state.blockers:
         actions = " / ".join(ACTION_WORDS[a] for a in blocker.actions)
         print(f"  - {blocker.text}  → {actions}", file=out)
+    _print_warnings(state, out)
+
+
+def _print_warnings(state: DayState, out: Any) -> None:
+    if state.warnings:
+        print(f"Warnings ({len(state.warnings)}, they do not block the close):", file=out)
+        for warning in state.warnings:
+            print(f"  - {warning}", file=out)
 
 
 def _read_pin(prompt: str) -> str:
@@ -124,6 +132,7 @@ def cmd_day(args: argparse.Namespace, settings: Any, engine: Any, pdf_writer: Ca
                 print(message, file=sys.stderr)
             return 1
         state = day_state(engine, scope, home)
+        _print_warnings(state, sys.stdout)
         when = record.closed_at.astimezone(home.zone).strftime("%H:%M")
         print(f"Closed {scope.label()} at {when} by {manager.name}"
               + (f" (override: {record.override_reason})" if record.override_reason else ""))
@@ -148,6 +157,7 @@ def cmd_day(args: argparse.Namespace, settings: Any, engine: Any, pdf_writer: Ca
                               "closed_by": state.close.closed_by, "override_reason": state.close.override_reason},
                           "after_close": [{"what": a.what, "at_close": a.closed, "now": a.now, "text": a.text}
                                           for a in state.after_close()]}
+        payload["reconciliation"] = None if state.reconciliation is None else state.reconciliation.to_json()
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     elif not wrote_something and args.action == "show":
         print(_summary(state))

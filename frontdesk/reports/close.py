@@ -8,6 +8,9 @@ actions that resolve it:
 - rejected (parked): "retry" (after fixing the cause), "send_without_refused" (a sale whose reward, voucher or
   points payment the server refused goes again without them), "discard" (never send it; a reason is required);
 - discarded without a reason: "explain".
+- the WESS-receipt reconciliation (`frontdesk.invoices.reconcile`) of the outlet's day: missed points and totals
+  that differ are blockers ("open_invoice_review"; "open_receipt" for a recorded sale), the rest are warnings that
+  are shown and never block (`DayState.reconciliation`).
 A manager may close over blockers with a reason ("override"), which is audited with the blockers it overrode.
 
 The close keeps a snapshot: the totals (`DayTotals.to_dict`) and a fingerprint of every row. The snapshot is never
@@ -28,6 +31,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
+from frontdesk.invoices.reconcile import Reconciliation, reconcile_day
 from frontdesk.reports.day import KIND_WORDS, SYNC_WORDS, DayReport, DayRow, DayScope, Home, load_day
 from frontdesk.staff.service import StaffService
 from frontdesk.store.models import AuditEntry, DayClose, LedgerEntry, MemberVoucher, OutboxEntry, Sale, SaleRedemption
@@ -50,21 +54,28 @@ ACTION_WORDS = {
     "send_without_refused": "Send without the refused part",
     "discard": "Discard with a reason",
     "explain": "Explain",
+    "open_invoice_review": "Open invoice review",
+    "open_receipt": "Open the receipt",
 }
 
 
 @dataclass(frozen=True)
 class Blocker:
-    kind: str  # pending | in_doubt | rejected | unexplained
+    kind: str  # pending | in_doubt | rejected | unexplained | reconciliation kinds (missed_points, totals_differ ...)
     row_key: str
     outbox_id: int | None
     sale_id: int | None
     text: str
     actions: tuple[str, ...]
 
+    invoice_id: int | None = None  # the WESS receipt mail, for a reconciliation blocker
+
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "row": self.row_key, "outbox_id": self.outbox_id, "text": self.text,
-                "actions": [ACTION_WORDS[a] for a in self.actions]}
+        found = {"kind": self.kind, "row": self.row_key, "outbox_id": self.outbox_id, "text": self.text,
+                 "actions": [ACTION_WORDS[a] for a in self.actions]}
+        if self.invoice_id is not None:
+            found["invoice_id"] = self.invoice_id
+        return found
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,12 @@ class DayState:
     blockers: list[Blocker]
     close: CloseRecord | None  # the close in force, if the day is closed
     history: list[dict[str, Any]] = field(default_factory=list)  # every close and reopening of the scope
+    reconciliation: Reconciliation | None = None  # WESS receipts vs loyalty sales; its blockers are in `blockers`
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the reconciliation found that does not block the close."""
+        return [item.message for item in self.reconciliation.warnings] if self.reconciliation is not None else []
 
     @property
     def closed(self) -> bool:
@@ -149,6 +166,39 @@ def blockers(report: DayReport) -> list[Blocker]:
     return found
 
 
+def reconciliation_of(conn: Connection, scope: DayScope, home: Home) -> Reconciliation | None:
+    """The outlet's WESS-receipt reconciliation for the day (receipts carry no counter); none for one person's
+    shift, which is not closed."""
+    if scope.staff_id is not None:
+        return None
+    return reconcile_day(conn, scope.day, scope.outlet or home.outlet, home.zone)
+
+
+def reconciliation_blockers(reconciliation: Reconciliation | None, found: list[Blocker]) -> list[Blocker]:
+    """The reconciliation's blockers with what resolves each; a sale the server rejected that the day already
+    lists (with retry and discard) is not listed twice."""
+    if reconciliation is None:
+        return []
+    listed_sales = {b.sale_id for b in found if b.sale_id is not None}
+    extra: list[Blocker] = []
+    for item in reconciliation.blockers:
+        if item.kind == "rejected_by_server" and item.sale_id in listed_sales:
+            continue
+        actions: tuple[str, ...] = ("open_invoice_review",)
+        if item.sale_id is not None:
+            actions = ("open_receipt", "open_invoice_review")
+        key = f"invoice:{item.invoice_id}" if item.invoice_id is not None else f"receipt:{item.receipt_no}"
+        extra.append(Blocker(item.kind, key, None, item.sale_id, item.message, actions, item.invoice_id))
+    return extra
+
+
+def _open_items(conn: Connection, scope: DayScope, home: Home, report: DayReport
+                ) -> tuple[list[Blocker], Reconciliation | None]:
+    found = blockers(report)
+    reconciliation = reconciliation_of(conn, scope, home)
+    return found + reconciliation_blockers(reconciliation, found), reconciliation
+
+
 # --- reading the state ---------------------------------------------------------------------------------------------
 def _scope_where(scope: DayScope) -> Any:
     return ((CLOSES.c.business_date == scope.day) & (CLOSES.c.outlet_code == scope.outlet)
@@ -174,8 +224,9 @@ def _history(conn: Connection, scope: DayScope) -> list[dict[str, Any]]:
 def day_state(engine: Engine, scope: DayScope, home: Home) -> DayState:
     with engine.connect() as conn:
         report = load_day(conn, scope, home)
-        return DayState(report=report, blockers=blockers(report), close=_current_close(conn, scope),
-                        history=_history(conn, scope))
+        open_items, reconciliation = _open_items(conn, scope, home, report)
+        return DayState(report=report, blockers=open_items, close=_current_close(conn, scope),
+                        history=_history(conn, scope), reconciliation=reconciliation)
 
 
 # --- the snapshot and what changed after it --------------------------------------------------------------------
@@ -263,7 +314,7 @@ def close_day(engine: Engine, scope: DayScope, home: Home, staff: StaffService, 
         if _current_close(conn, scope) is not None:
             raise DayActionRefused({"day": f"{scope.label()} is already closed"})
         report = load_day(conn, scope, home)
-        open_items = blockers(report)
+        open_items, _reconciliation = _open_items(conn, scope, home, report)
         if open_items and override is None:
             raise DayActionRefused({"day": f"{len(open_items)} item(s) must be resolved before the day can close"},
                                    open_items)
@@ -373,11 +424,13 @@ def describe_state(state: DayState) -> str:
         changes = len(state.after_close())
         tail = f" · {changes} change(s) since" if changes else ""
         return f"Closed {when}{extra}{tail}"
+    warned = f" · {len(state.warnings)} warning(s)" if state.warnings else ""
     if state.blockers:
-        return f"Open · {len(state.blockers)} item(s) to resolve before closing"
-    return "Open · ready to close"
+        return f"Open · {len(state.blockers)} item(s) to resolve before closing{warned}"
+    return f"Open · ready to close{warned}"
 
 
 __all__ = ["ACTION_WORDS", "SYNC_WORDS", "Adjustment", "Blocker", "CloseRecord", "DayActionRefused", "DayState",
            "after_close", "blockers", "close_day", "day_state", "describe_state", "discard_with_reason",
-           "explain_entry", "reopen_day", "retry", "send_without_refused", "snapshot_of", "SyncDecisions"]
+           "explain_entry", "reconciliation_blockers", "reconciliation_of", "reopen_day", "retry",
+           "send_without_refused", "snapshot_of", "SyncDecisions"]

@@ -597,6 +597,14 @@ class MainWindow(QMainWindow):
             window.void_requested.connect(void_from_day)
             if self.sync is not None:
                 window.sync_now = self.sync.wake
+
+            def review_from_day(parent: QWidget) -> None:
+                self.open_invoice_review(parent=parent)
+                review = getattr(self, "invoice_dialog", None)
+                if review is not None and review.parent() is parent:
+                    review.finished.connect(lambda _code: window.reload())
+
+            window.open_invoice_review = review_from_day
             window.finished.connect(self._dialog_closed)
             self.day_window = window
             window.open()
@@ -640,7 +648,8 @@ class MainWindow(QMainWindow):
 
         self._with_staff(show)
 
-    def open_invoice_review(self) -> None:
+    def open_invoice_review(self, parent: QWidget | None = None) -> None:
+        """The managers' review list; `parent` when opened over another window (the Day window's blockers)."""
         if self.locked:
             return
 
@@ -648,7 +657,7 @@ class MainWindow(QMainWindow):
             from frontdesk.ui.invoices.review_dialog import ReviewDialog
 
             dialog = ReviewDialog(self.settings, self.invoice_services(), self.runner, signed_in=self.staff,
-                                  parent=self)
+                                  parent=parent or self)
             dialog.finished.connect(self._dialog_closed)
             self.invoice_dialog = dialog
             dialog.open()

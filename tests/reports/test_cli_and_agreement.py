@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.invoices.reconcile import reconcile_day
 from frontdesk.reports.close import day_state
 from tests.conftest import SCREENSHOTS
 from tests.reports.conftest import GeneratedDay, settle, sql
@@ -35,7 +36,10 @@ def test_json_csv_pdf_and_screen_agree(qtbot, generated_day: GeneratedDay, tmp_p
     figures = json.loads(result.stdout)
     state = day_state(g.engine, g.scope, g.home)  # type: ignore[arg-type]
     expected = state.report.totals.to_dict()
-    assert {k: v for k, v in figures.items() if k != "day"} == expected
+    assert {k: v for k, v in figures.items() if k not in ("day", "reconciliation")} == expected
+    # The WESS-receipt reconciliation of the command line's home outlet ("all" outlets: the counter's own).
+    mailed = reconcile_day(g.engine, g.day, figures["reconciliation"]["outlet_code"], g.home.zone)  # type: ignore[arg-type]
+    assert figures["reconciliation"] == mailed.to_json()
     assert figures["day"]["closed"] is False and len(figures["day"]["blockers"]) == len(state.blockers)
 
     # CSV: UTF-8 with BOM, ISO times with the zone's offset, plain decimals; sums are the totals.

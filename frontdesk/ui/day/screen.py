@@ -7,8 +7,9 @@ the GUI thread never touches the database.
 
 Tabs: Transactions (the sortable, filterable table with the totals beside it; Enter or double-click opens the
 receipt, from which a sale can be voided or refunded as at the counter), Charts (Qt Charts), Close the day (the
-blockers with the action that resolves each, the close and reopen buttons, what changed after the close, the
-history). Exports: CSV (sales and lines) and the PDF day report (an X report while open, Z once closed).
+blockers with the action that resolves each, WESS-receipt reconciliation included, its warnings, the close and
+reopen buttons, what changed after the close, the history). Exports: CSV (sales and lines) and the PDF day report
+(an X report while open, Z once closed).
 """
 from __future__ import annotations
 
@@ -677,6 +678,14 @@ class DayWindow(QDialog):
             self.blockers_table.setItem(0, 0, QTableWidgetItem(
                 "Nothing open: every effect of the day has settled with the loyalty server."))
         parts: list[str] = []
+        reconciliation = state.reconciliation
+        if reconciliation is not None and (reconciliation.wess_receipts or reconciliation.items):
+            parts.append(f"<b>WESS receipts by mail</b>: {reconciliation.wess_receipts} receipt(s) · "
+                         f"{reconciliation.loyalty_sales} loyalty sale(s) · {reconciliation.synced} confirmed by "
+                         "the server")
+        if state.warnings:
+            parts.append(f"<b>Warnings ({len(state.warnings)})</b> — they do not block the close.")
+            parts += [f"• {html.escape(warning)}" for warning in state.warnings]
         changes = state.after_close()
         if closed:
             parts.append(f"<b>Changes since the close ({len(changes)})</b> — the snapshot taken at the close is "
@@ -858,6 +867,16 @@ class DayWindow(QDialog):
         if action == "sync_now":
             self.sync_now_requested()
             return
+        if action == "open_receipt" and blocker.sale_id is not None:
+            service, sale_id = self.service, blocker.sale_id
+            self.runner.run_db(lambda: service.receipt(sale_id), self._show_receipt)
+            return
+        if action == "open_invoice_review":
+            if self.open_invoice_review is None:
+                self.action_failed.emit("Invoice review is not available in this window: open it from the counter")
+                return
+            self.open_invoice_review(self)
+            return
         if blocker.outbox_id is None:
             self.action_failed.emit("This item has no sync entry to act on")
             return
@@ -871,6 +890,8 @@ class DayWindow(QDialog):
         self._run(lambda: service.resolve(action, entry, manager, reason), f"{label}: done")
 
     sync_now: Callable[[], None] | None = None  # the main window's "wake the sync engine", when it has one
+    # The main window's invoice review, opened over this window (the day reloads when it closes).
+    open_invoice_review: Callable[[QWidget], None] | None = None
 
     def sync_now_requested(self) -> None:
         if self.sync_now is None:

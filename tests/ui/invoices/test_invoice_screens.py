@@ -209,3 +209,53 @@ def test_manager_reviews_accepts_a_misprint_approves_a_refund_and_sees_the_recon
     actions = query(db, "SELECT action FROM audit_log WHERE action LIKE 'invoice%' ORDER BY id")
     assert [a for (a,) in actions] == ["invoice_accept", "invoice_refund", "invoice_discard"]
     assert query(db, "SELECT count(*) FROM audit_log WHERE action = 'refund'")[0][0] == 1
+
+
+def test_the_day_close_lists_the_reconciliation_and_opens_the_invoice_review(qtbot, window, settings) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QDate
+    from PySide6.QtWidgets import QPushButton
+
+    from tests.ui.day.test_from_main_window import _sign_in
+
+    db = settings.database_path
+    people = members(db)
+    when = (datetime.now(SGT) - timedelta(days=1)).replace(hour=11, minute=0, second=0, microsecond=0)
+    rng = random.Random(1413)
+    missed = make_receipt(rng, 1, member=people[0], when=when)
+    missed.gst += Decimal("1.00")  # in review: a member's receipt with no loyalty sale
+    walk_in = make_receipt(rng, 2, member=None, when=when.replace(hour=12))
+    engine = make_engine(db)
+    services = build_invoice_services(engine, settings)
+    try:
+        assert services.importer.process_mail(to_eml(missed, "html"), FOLDER).status == "review"
+        services.importer.process_mail(to_eml(walk_in, "html"), FOLDER)
+    finally:
+        services.close()
+        engine.dispose()
+
+    qtbot.keyClick(window.search_box, Qt.Key.Key_F10)
+    with qtbot.waitSignal(window.dialog_opened, timeout=WAIT) as opened:
+        _sign_in(qtbot, window, "Mei Tan", "9999")
+    day = opened.args[0]
+    qtbot.waitUntil(lambda: day.state is not None, timeout=WAIT)
+    d = when.date()
+    with qtbot.waitSignal(day.loaded, timeout=WAIT):
+        day.date_edit.setDate(QDate(d.year, d.month, d.day))
+    day.resize(1366, 768)
+    day.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: day.blockers_table.rowCount() > 0, timeout=WAIT)
+    texts = [day.blockers_table.item(r, 0).text() for r in range(day.blockers_table.rowCount())]
+    row = next(r for r, text in enumerate(texts) if missed.receipt_no in text and "missed points" in text)
+    assert not day.close_button.isEnabled()  # the reconciliation blocker holds the day open
+    assert "Warnings (1)" in day.after_label.text() and walk_in.receipt_no in day.after_label.text()
+    save_screenshot(day, "invoice-day-close-reconciliation")
+    holder = day.blockers_table.cellWidget(row, 1)
+    [button] = [b for b in holder.findChildren(QPushButton) if b.text() == "Open invoice review"]
+    with qtbot.waitSignal(window.dialog_opened, timeout=WAIT) as review_opened:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    review = review_opened.args[0]
+    assert review is window.invoice_dialog and review.parent() is day  # over the day, not hidden behind it
+    qtbot.waitUntil(lambda: any(missed.receipt_no in str(item) for item in review.items), timeout=WAIT)
+    qtbot.waitSignal(review.detail_shown, timeout=WAIT, raising=False).wait()
+    with qtbot.waitSignal(day.loaded, timeout=WAIT):
+        review.done(0)  # the day reloads when the review closes
