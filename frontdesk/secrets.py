@@ -95,16 +95,21 @@ def set_api_key(key: str, name: str = "default") -> None:
     key = key.strip()
     if not key:
         raise ValueError("the API key is empty")
+    _store(SERVICE, name, key, what="the API key", env_var=ENV_VAR)
+
+
+def _store(service: str, name: str, value: str, *, what: str, env_var: str) -> None:
+    """Put a secret in the OS keyring, or say plainly which environment variable to set instead."""
     keyring = _keyring()
     if keyring is None:
         raise SecretStoreUnavailable(
-            f"This computer has no OS keyring to keep the API key in. Set the {ENV_VAR} environment variable "
+            f"This computer has no OS keyring to keep {what} in. Set the {env_var} environment variable "
             "for the account that runs Front Desk instead.")
     try:
-        keyring.set_password(SERVICE, name, key)
-    except Exception as error:  # noqa: BLE001
+        keyring.set_password(service, name, value)
+    except Exception as error:  # noqa: BLE001 - keyring backends raise their own types
         raise SecretStoreUnavailable(
-            f"The OS keyring refused to store the API key ({type(error).__name__}). Set the {ENV_VAR} "
+            f"The OS keyring refused to store {what} ({type(error).__name__}). Set the {env_var} "
             "environment variable instead.") from None
 
 
@@ -154,17 +159,7 @@ def get_mailbox_password(account: str) -> str | None:
 def set_mailbox_password(account: str, password: str) -> None:
     if not password:
         raise ValueError("the password is empty")
-    keyring = _keyring()
-    if keyring is None:
-        raise SecretStoreUnavailable(
-            f"This computer has no OS keyring to keep the mailbox password in. Set the {MAILBOX_ENV_VAR} "
-            "environment variable for the account that runs Front Desk instead.")
-    try:
-        keyring.set_password(MAILBOX_SERVICE, account, password)
-    except Exception as error:  # noqa: BLE001
-        raise SecretStoreUnavailable(
-            f"The OS keyring refused to store the mailbox password ({type(error).__name__}). Set the "
-            f"{MAILBOX_ENV_VAR} environment variable instead.") from None
+    _store(MAILBOX_SERVICE, account, password, what="the mailbox password", env_var=MAILBOX_ENV_VAR)
 
 
 def mask_secret(value: str) -> str:

@@ -7,10 +7,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -20,7 +18,7 @@ from frontdesk.config import Settings
 from frontdesk.invoices.review import ReviewItem, ReviewRefused
 from frontdesk.invoices.service import InvoiceServices
 from frontdesk.ui.tasks import TaskRunner
-from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, no_default
+from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, list_table, no_default
 
 COLUMNS = ("Time", "Receipt", "Total", "Name on the receipt")
 
@@ -55,16 +53,7 @@ class ReceiptsWaitingDialog(QDialog):
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.hint)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(COLUMNS)
         self.table.doubleClicked.connect(lambda _index: self.attach())
         layout.addWidget(self.table, 1)
         self.empty = QLabel("No receipt is waiting: every WESS receipt so far found its member.")

@@ -32,7 +32,7 @@ from frontdesk.invoices.review import ReviewDetail, ReviewItem, ReviewRefused
 from frontdesk.invoices.service import InvoiceServices
 from frontdesk.staff.service import StaffInfo
 from frontdesk.ui.tasks import TaskRunner
-from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, no_default
+from frontdesk.ui.widgets.forms import DIALOG_STYLE, FieldError, list_table, no_default
 
 COLUMNS = ("Received", "Receipt", "Total", "Customer", "Why it stopped")
 RECON_COLUMNS = ("", "Receipt", "WESS", "Loyalty", "Server", "What to do")
@@ -118,16 +118,7 @@ class ReviewDialog(QDialog):
         layout.addWidget(self.summary)
         split = QSplitter(Qt.Orientation.Horizontal)
         layout.addWidget(split, 1)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(COLUMNS)
         self.table.itemSelectionChanged.connect(self._selected)
         split.addWidget(self.table)
 
