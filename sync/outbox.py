@@ -113,6 +113,7 @@ class WorkerOptions:
     lease_seconds: float = 300.0  # how long a claim is shown as current (informational; the drain lock decides)
     lookup_pages: int = 10  # E5 pages read, at most, to find a transaction whose answer was lost
     lookup_page_size: int = 100
+    odd_listing_attempts: int = 8  # attempts after which an E5 answer of unknown shape means "the listing cannot tell"
     rate_limit_streak: int = 0  # consecutive 429s that pause everyone (0: twice the threads)
 
 
@@ -256,6 +257,7 @@ class OutboxWorker:
         self.paused_reason: str | None = None  # authentication problem, shown to the user
         self.failed_runs = 0  # consecutive runs that reached nobody (run_forever's offline backoff)
         self._force_seen: set[int] | None = None
+        self._listing_understood = False  # E5 has answered in its known shape: later odd answers are passing faults
         self._wake = threading.Event()
         self._closed = False
 
@@ -759,7 +761,7 @@ class OutboxWorker:
         """
         user_id = key.user_id if key.user_id is not None else self._server_id_for(entry)
         match, other = self._find_sale_record(key, user_id, entry.anchor_transaction_id,
-                                              retry_odd_answers=entry.attempts < 3)
+                                              retry_odd_answers=self._retry_odd_listing(entry))
         if match is not None:
             return answers.PointsAnswer(match.id, match.points, None, match.user_id)
         if other is not None:
@@ -824,6 +826,7 @@ class OutboxWorker:
             try:
                 body = self.client.point_transactions(page=page, limit=self.options.lookup_page_size, **filters)
                 records, next_url = answers.transaction_rows(body)
+                self._listing_understood = True
             except (NotFound, ValidationError):
                 return  # the server does not offer the listing (the public API does not promise it)
             except ContractError:
@@ -843,6 +846,15 @@ class OutboxWorker:
             if floor is not None and ids == sorted(ids, reverse=True) and ids[-1] <= floor:
                 return
 
+    def _retry_odd_listing(self, entry: Entry) -> bool:
+        """Is an E5 answer of unknown shape a passing fault (ask again later) rather than the listing's real shape?
+
+        Once this server's listing has answered in the known shape, an odd answer is a passing fault, however
+        often it repeats. Before that, a few attempts decide: a listing that never answers in a known shape
+        cannot tell, and the entry goes to a manager rather than waiting forever.
+        """
+        return self._listing_understood or entry.attempts < self.options.odd_listing_attempts
+
     def _reference_applied(self, entry: Entry, reference: str) -> bool | None:
         """Was an adjustment with this reference applied? True/False when the listing can say, else None.
 
@@ -857,7 +869,7 @@ class OutboxWorker:
         state: dict[str, bool] = {}
         seen = 0
         for record in self._transactions(transaction_no=reference, floor=floor, state=state,
-                                         retry_odd_answers=entry.attempts < 3):
+                                         retry_odd_answers=self._retry_odd_listing(entry)):
             seen += 1
             if record.transaction_no == reference:
                 return True

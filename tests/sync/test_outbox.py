@@ -168,6 +168,23 @@ def test_adjustment_confirms_its_ledger_row(server: RunningServer, counter: Engi
         assert session.get(LedgerEntry, ledger_id).status == "confirmed"  # type: ignore[union-attr]
 
 
+def test_an_adjustment_whose_lookup_never_answers_in_a_known_shape_goes_to_a_manager(server: RunningServer,
+                                                                                    counter: Engine) -> None:
+    """E11 has no natural key: with its answer lost and a listing that only ever answers oddly, nobody can tell
+    whether it was applied, so after a bounded number of attempts a manager decides (it is never sent again blind)."""
+    entry_id = queue_adjust(counter, 12, 40, note="hollow everywhere")
+    server.faults(hollow_rate=1.0)  # every answer a 2xx without the success shape, nothing applied
+    try:
+        drain_until_empty(fast_worker(counter, server.client(), odd_listing_attempts=3), timeout=30)
+    finally:
+        server.faults()
+    parked = entry(counter, entry_id)
+    assert parked.status == "parked"
+    assert "Mark applied or Send again" in (parked.last_error or "")
+    assert parked.attempts >= 3
+    assert not [t for t in server.transactions() if t["type"] == "adjust" and t["note"] == "hollow everywhere"]
+
+
 def test_permanent_failure_parks_rejects_and_holds_only_what_depends_on_it(server: RunningServer,
                                                                           counter: Engine) -> None:
     member_id = 20
