@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from frontdesk.store.writer import DatabaseExecutor
@@ -75,6 +76,11 @@ class TaskRunner(QObject):
 
     def _deliver(self, callbacks: object, payload: object, is_error: bool) -> None:
         on_done, on_error = callbacks  # type: ignore[misc]
+        if _owner_gone(on_done) or _owner_gone(on_error):
+            # The screen that asked was closed and deleted while the task ran (a dialog closed while loading,
+            # its parent window closed): nobody is left to show the answer, and touching it would raise.
+            log.debug("dropped a background answer: the widget that asked for it is gone")
+            return
         if is_error:
             if on_error is not None:
                 on_error(payload)
@@ -87,3 +93,9 @@ class TaskRunner(QObject):
         self._closed = True
         self.db_executor.shutdown(wait=wait)
         self._io.shutdown(wait=wait, cancel_futures=True)
+
+
+def _owner_gone(callback: object) -> bool:
+    """Is `callback` a method of a Qt object whose C++ side has been deleted?"""
+    owner = getattr(callback, "__self__", None)
+    return isinstance(owner, QObject) and not shiboken6.isValid(owner)
