@@ -607,6 +607,7 @@ class MainWindow(QMainWindow):
             window.open_invoice_review = review_from_day
             window.finished.connect(self._dialog_closed)
             self.day_window = window
+            fit_to_screen(window, self)  # 1366x768 less a taskbar: the close button stays on screen
             window.open()
             self.dialog_opened.emit(window)
 

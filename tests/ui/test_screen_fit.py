@@ -1,5 +1,6 @@
 """The window on a 1366x768 counter screen, with and without a 40 px taskbar: the main window fills the usable area
-(status bar with sync state and Lock on screen) and the checkout's Confirm and Cancel are within it.
+(status bar with sync state and Lock on screen), and the checkout's Confirm and Cancel and the Day window's buttons
+are within it.
 
 Each size runs in its own process: Qt's off-screen platform takes the screen size from a config file at start-up
 (`offscreen:configfile=...`). A 40 px taskbar is a usable area of 1366x728; the PNGs add the taskbar strip."""
@@ -90,8 +91,17 @@ if taskbar:
                      "Windows taskbar (40 px)")
 painter.end()
 picture.save(out)
-print("RESULT " + json.dumps(result))
 dialog.done(0)
+window.open_day()
+wait(lambda: window.day_window is not None and window.day_window.state is not None)
+day = window.day_window
+for _ in range(10):
+    QTest.qWait(20)
+result.update(day=as_list(day.frameGeometry()), day_close=as_list(global_rect(day.close_button)),
+              day_refresh=as_list(global_rect(day.refresh_button)))
+day.grab().save(out.replace("-checkout.png", "-day.png"))
+print("RESULT " + json.dumps(result))
+day.done(0)
 window.runner.shutdown()
 '''
 
@@ -118,6 +128,6 @@ def test_window_and_checkout_fit_the_usable_screen(demo_db, tmp_path, taskbar):
     usable = result["usable"]
     assert usable == [0, 0, 1366, 768 - taskbar]
     assert result["maximized"] and result["window"] == usable
-    for part in ("lock_button", "sync", "dialog", "confirm", "cancel"):
+    for part in ("lock_button", "sync", "dialog", "confirm", "cancel", "day", "day_close", "day_refresh"):
         assert result[part] is None or _inside(result[part], usable), (part, result)
     assert picture.stat().st_size > 20_000

@@ -55,6 +55,7 @@ from frontdesk.ui.day.model import COLUMNS, STATUS_COLOURS, DayFilterModel, DayT
 from frontdesk.ui.manager_approval import ManagerApprovalDialog
 from frontdesk.ui.sales.receipt_view import ReceiptView
 from frontdesk.ui.tasks import TaskRunner
+from frontdesk.ui.widgets.empty_state import EmptyState
 from frontdesk.ui.widgets.forms import FieldError, card, dialog_footer
 
 log = logging.getLogger(__name__)
@@ -433,6 +434,7 @@ class DayWindow(QDialog):
         enter2 = QShortcut(QKeySequence("Enter"), self.table, activated=self.open_selected_receipt)
         enter2.setContext(Qt.ShortcutContext.WidgetShortcut)
         left.addWidget(self.table, 1)
+        self.empty_state = EmptyState(self.table)
         self.sync_label = QLabel("")
         self.sync_label.setTextFormat(Qt.TextFormat.RichText)
         self.sync_label.setWordWrap(True)
@@ -637,6 +639,14 @@ class DayWindow(QDialog):
     def _count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count_label.setText(f"{shown} of {total}" if shown != total else f"{total} rows")
+        if shown:
+            self.empty_state.show_text("")
+        elif total:
+            self.empty_state.show_text("No rows match the filter.")
+        elif self.state is not None:
+            where = "at this counter" if self.scope_combo.currentIndex() == 0 else "at any outlet"
+            self.empty_state.show_text(f"Nothing recorded {where} on {self.date_edit.date().toString('ddd d MMM yyyy')}."
+                                       "\nSales, voids, refunds and enrolments appear here as they are made.")
 
     def _show_charts(self, state: DayState) -> None:
         self._charts_stale = False

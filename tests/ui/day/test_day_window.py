@@ -90,6 +90,10 @@ def test_manager_reviews_sorts_filters_and_opens_a_receipt(qtbot, day_window_fac
         piece.rsplit(" ", 1)[0] for piece in split.tender.split(" + "))
     assert window.proxy.index(found[0], 8).data(Qt.ItemDataRole.ToolTipRole) == split.tender
     window.filter_edit.clear()
+    assert window.empty_state.text == ""
+    qtbot.keyClicks(window.filter_edit, "no such receipt")
+    assert window.proxy.rowCount() == 0 and window.empty_state.text == "No rows match the filter."
+    window.filter_edit.clear()
     window.status_combo.setCurrentIndex(window.status_combo.findData("in doubt"))
     assert window.proxy.rowCount() == len(generated_day.in_doubt_outbox)
     save_screenshot(window, "day-window-filtered")
@@ -109,6 +113,19 @@ def test_manager_reviews_sorts_filters_and_opens_a_receipt(qtbot, day_window_fac
     with qtbot.waitSignal(window.void_requested, timeout=WAIT) as asked:
         qtbot.mouseClick(receipt.view.void_button, Qt.MouseButton.LeftButton)
     assert asked.args == [sale_row.sale_id]
+
+
+def test_a_day_with_nothing_recorded_says_so(qtbot, day_window_factory, generated_day) -> None:
+    from PySide6.QtCore import QDate
+
+    window = day_window_factory()
+    window.resize(1366, 768)
+    quiet = generated_day.day.replace(year=generated_day.day.year - 1)
+    with qtbot.waitSignal(window.loaded, timeout=WAIT):
+        window.date_edit.setDate(QDate(quiet.year, quiet.month, quiet.day))
+    assert window.model.rowCount() == 0
+    assert window.empty_state.text.startswith("Nothing recorded at this counter on ")
+    save_screenshot(window, "day-window-empty")
 
 
 def _section_centre(header, column):  # type: ignore[no-untyped-def]
