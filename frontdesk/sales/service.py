@@ -173,19 +173,31 @@ class SalesService:
             errors["manager"] = "Pick the manager approving this"
         preview = self.quote_reversal(sale_id, void=void, amount=amount)
         errors.update(preview.errors)
+        # A full disk is said before the manager's PIN is checked (and counted), not as a database error after it.
+        room = free_space_problem(self._database_path(), what="this void" if void else "this refund")
+        if room:
+            errors["storage"] = room
         if errors:
             raise ReversalRefused(errors)
         assert manager_id is not None
-        check = self.staff.check_pin(manager_id, manager_pin, require_manager=True,
-                                     purpose="void" if void else "refund")
-        if not check.ok:
-            raise ReversalRefused({"pin": check.message})
-        with Session(self.engine) as session, session.begin():
-            quote = quote_reversal(session, sale_id, void=void, amount=amount)  # again, under the write lock
-            if not quote.ok:
-                raise ReversalRefused(quote.errors)
-            return write_reversal(session, quote, manager_id, reason, requested_by, settings=self.settings,
-                                  now=self.clock())
+        try:
+            check = self.staff.check_pin(manager_id, manager_pin, require_manager=True,
+                                         purpose="void" if void else "refund")
+            if not check.ok:
+                raise ReversalRefused({"pin": check.message})
+            with Session(self.engine) as session, session.begin():
+                quote = quote_reversal(session, sale_id, void=void, amount=amount)  # again, under the write lock
+                if not quote.ok:
+                    raise ReversalRefused(quote.errors)
+                return write_reversal(session, quote, manager_id, reason, requested_by, settings=self.settings,
+                                      now=self.clock())
+        except OperationalError as error:
+            # The disk filled (or went read-only) during the write: the transaction rolled back, nothing of the
+            # reversal was written; said as a refusal the dialog shows beside its button.
+            problem = describe_storage_error(error, self._database_path())
+            if problem is None:
+                raise
+            raise ReversalRefused({"storage": str(problem)}) from None
 
 
     # --- internals ------------------------------------------------------------------------------------------------

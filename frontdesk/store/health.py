@@ -177,7 +177,8 @@ def describe_storage_error(error: BaseException, path: Path) -> StorageProblem |
         return StorageFull(f"The disk holding {path} is full: nothing more can be saved. Free some space (or ask "
                            "IT); nothing already saved was lost.", path)
     if "readonly" in text or "read-only" in text or "unable to open database file" in text:
-        return StorageReadOnly(f"Front Desk may not write to {path} or its folder. x", path)
+        return StorageReadOnly(f"Front Desk may not write to {path} or its folder. Ask IT to give this Windows account write "
+                               "access to it; nothing was changed.", path)
     if "malformed" in text or "not a database" in text:
         return DatabaseDamaged(f"{path} is damaged ({original}).", path, newest_backup(path))
     if "disk i/o error" in text:
@@ -219,7 +220,7 @@ def check_database_writable(path: Path) -> None:
                               "access to it; nothing was changed.", path)
 
 
-def free_space_problem(path: Path, minimum: int = MIN_FREE_BYTES) -> str | None:
+def free_space_problem(path: Path, minimum: int = MIN_FREE_BYTES, what: str = "this sale") -> str | None:
     """A sentence when the disk holding `path` has less than `minimum` bytes free, else None."""
     folder = Path(path).parent
     try:
@@ -228,7 +229,7 @@ def free_space_problem(path: Path, minimum: int = MIN_FREE_BYTES) -> str | None:
         return None  # cannot tell: the write itself will say if it fails
     if free >= minimum:
         return None
-    return (f"The disk is full ({free / 1e6:.1f} MB free on the drive holding {folder}): this sale cannot be "
+    return (f"The disk is full ({free / 1e6:.1f} MB free on the drive holding {folder}): {what} cannot be "
             "saved. Ask IT to free some space; nothing already saved is lost.")
 
 

@@ -268,3 +268,30 @@ def test_full_disk_refuses_the_sale_before_it_is_confirmed(small_disk, demo_db_t
     assert query(db, "SELECT count(*) FROM sales")[0][0] == sales_before
     assert query(db, "PRAGMA quick_check")[0][0] == "ok"
     engine.dispose()
+
+
+def test_full_disk_refuses_a_void_before_the_managers_pin_and_writes_nothing(small_disk, demo_db_template):
+    from frontdesk.counter import build_counter_services
+    from frontdesk.sales import ReversalRefused
+    from frontdesk.search import SearchService
+    from frontdesk.store import make_engine
+    from tests.sales.conftest import draft_for, member_with_points, paid_in_full, query
+
+    disk = small_disk(24 * 1024)
+    db = disk / "counter.sqlite"
+    shutil.copy2(demo_db_template, db)
+    engine = make_engine(db)
+    services = build_counter_services(engine, _settings(db), SearchService(make_engine(db), region="SG"))
+    member = member_with_points(db, 0)
+    recorded = services.sales.record(paid_in_full(services, draft_for(member, "R-FULL-VOID")))
+    before = query(db, "SELECT count(*) FROM sales")[0][0], query(db, "SELECT count(*) FROM outbox")[0][0]
+    fill_disk(disk, leave_bytes=2 * 1024 * 1024)
+    with pytest.raises(ReversalRefused) as refused:
+        services.sales.reverse(recorded.sale_id, void=True, manager_id=3, manager_pin="9999",
+                               reason="customer changed their mind")
+    assert set(refused.value.errors) == {"storage"}
+    assert "The disk is full" in refused.value.errors["storage"] and "this void cannot be saved" in \
+        refused.value.errors["storage"]
+    assert (query(db, "SELECT count(*) FROM sales")[0][0], query(db, "SELECT count(*) FROM outbox")[0][0]) == before
+    assert query(db, "PRAGMA quick_check")[0][0] == "ok"
+    engine.dispose()

@@ -377,6 +377,7 @@ class VoidDialog(QDialog):
             self.pin_error.show_message(errors.get("pin"))
             self.amount_error.show_message(errors.get("amount"))
             self.find_error.show_message(errors.get("sale"))
+            self.general_error.show_message(errors.get("storage"))
             mark_invalid(self.reason_edit, "reason" in errors)
             mark_invalid(self.manager_combo, "manager" in errors)
             mark_invalid(self.pin_edit, "pin" in errors)
