@@ -371,8 +371,13 @@ class CheckoutDialog(QDialog):
         self.left_layout.setSpacing(10)
         scroll.setWidget(left)
         body.addWidget(scroll, 3)
+        for part in (self._receipt_card(), self._bill_card(), self._rewards_card(), self._payments_card()):
+            self.left_layout.addWidget(part)
+        self.left_layout.addStretch(1)
+        body.addWidget(self._preview_card(), 2)
 
-        # Receipt, time, staff.
+    def _receipt_card(self) -> QWidget:
+        """Receipt number, time and staff."""
         receipt_card, receipt = card()
         grid = QGridLayout()
         grid.setHorizontalSpacing(10)
@@ -417,9 +422,10 @@ class CheckoutDialog(QDialog):
         self.receipt_note.setWordWrap(True)
         self.receipt_note.hide()
         receipt.addWidget(self.receipt_note)
-        self.left_layout.addWidget(receipt_card)
+        return receipt_card
 
-        # The bill: itemised lines or the total only.
+    def _bill_card(self) -> QWidget:
+        """The bill: itemised lines or the total only."""
         bill_card, bill = card()
         mode = QHBoxLayout()
         title = QLabel("The bill")
@@ -508,9 +514,10 @@ class CheckoutDialog(QDialog):
         total_grid.setColumnStretch(3, 1)
         bill.addWidget(self.total_box)
         self.total_box.hide()
-        self.left_layout.addWidget(bill_card)
+        return bill_card
 
-        # Rewards, vouchers, points.
+    def _rewards_card(self) -> QWidget:
+        """Rewards, vouchers and paying with points (out of the Tab chain: Alt+R)."""
         rewards_card, rewards = card("Rewards, vouchers and points  (Alt+R)")
         pick = QHBoxLayout()
         self.reward_combo = QComboBox()
@@ -557,9 +564,10 @@ class CheckoutDialog(QDialog):
                        apply_points):
             widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.reward_combo.installEventFilter(self)
-        self.left_layout.addWidget(rewards_card)
+        return rewards_card
 
-        # Payments.
+    def _payments_card(self) -> QWidget:
+        """Payments, stored value and cash tendered."""
         pay_card, pay = card("Payments")
         self.payments_layout = QVBoxLayout()
         self.payments_layout.setSpacing(4)
@@ -605,10 +613,10 @@ class CheckoutDialog(QDialog):
         pay.addLayout(change_row)
         self.payments_error = FieldError()
         pay.addWidget(self.payments_error)
-        self.left_layout.addWidget(pay_card)
-        self.left_layout.addStretch(1)
+        return pay_card
 
-        # Right: the preview.
+    def _preview_card(self) -> QWidget:
+        """Right: what the sale does, every problem at once, and Confirm."""
         preview_card, preview = card("What this sale does")
         self.earn_label = QLabel("—")
         self.earn_label.setObjectName("BigNumber")
@@ -661,7 +669,7 @@ class CheckoutDialog(QDialog):
         preview.addLayout(buttons)
         preview_card.setMinimumWidth(340)
         preview_card.setMaximumWidth(400)
-        body.addWidget(preview_card, 2)
+        return preview_card
 
     # --- choices from the database -----------------------------------------------------------------------------
     def _choices_loaded(self, choices: Choices) -> None:
