@@ -457,10 +457,16 @@ def test_without_a_transaction_listing_a_lost_answer_is_applied_id_unknown_and_a
     client = server.client(paths={"point_transactions": "integration/no_such_listing"})
     sale_id, entry_id = queue_sale(counter, member_id, receipt())
     server.faults(error_after_commit_rate=1.0)
-    worker = fast_worker(counter, client)
-    worker.run_once()
+    # A retry far off, so the run ends with the entry in doubt however slow this machine is (a fast retry could
+    # come round within the same run and settle it already).
+    patient = fast_worker(counter, client, retry=RetryPolicy(base=60.0, cap=60.0, floor=30.0))
+    patient.run_once()
+    patient.close()
     assert entry(counter, entry_id).status == "in_doubt" and sale(counter, sale_id).status == "in_doubt"
     server.faults()
+    worker = fast_worker(counter, client)
+    with counter.begin() as conn:
+        conn.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(next_attempt_at=None))
     drain_until_empty(worker)
     applied = sale(counter, sale_id)
     assert applied.status == "synced" and applied.server_transaction_id is None  # applied, id unknown
