@@ -108,19 +108,24 @@ class ZxingDecoder:
     def unavailable_reason(self) -> str:
         return self._reason
 
-    def read(self, grey: np.ndarray, return_errors: bool = False, **overrides: Any) -> list[Any]:
-        """Raw zxing results for a grey image (used by CombinedDecoder to find codes it could not yet read)."""
+    def options(self, return_errors: bool = False, binarizer: str | None = None, **overrides: Any) -> dict[str, Any]:
+        """This decoder's zxing options with some changed, to build once and pass to read() on every frame."""
+        if self._zx is None:
+            return {}
+        options = {**self._options, **overrides, "return_errors": return_errors}
+        if binarizer is not None:
+            options["binarizer"] = getattr(self._zx.Binarizer, binarizer)
+        return options
+
+    def read(self, grey: np.ndarray, options: dict[str, Any] | None = None) -> list[Any]:
+        """Raw zxing results for a grey image, with this decoder's options or a set from options()."""
         if self._zx is None:
             return []
-        options = {**self._options, **overrides}
         try:
-            return list(self._zx.read_barcodes(grey, return_errors=return_errors, **options))
+            return list(self._zx.read_barcodes(grey, **(options or self._options)))
         except Exception as error:  # noqa: BLE001 - a library fault on one frame must not stop the scan loop
             log.debug("zxing-cpp failed on a frame: %s", error)
             return []
-
-    def binarizer(self, name: str) -> Any:
-        return getattr(self._zx.Binarizer, name) if self._zx is not None else None
 
     @staticmethod
     def corners_of(result: Any) -> tuple[Point, ...]:
@@ -282,7 +287,13 @@ def _adaptive(grey: np.ndarray) -> np.ndarray:
     return cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 41, 0)
 
 
-_GATE_SHRINK = 3
+# The look for a code zxing cannot see (step 3 of CombinedDecoder) takes every third pixel and a 13-pixel block.
+# Picking pixels costs a fifth of interpolating them, and with this block it still finds every code the whole-frame
+# retry reads in 40 frames of each hard category (low contrast, glare, blur, mix) of three corpus seeds, and the
+# light-on-dark versions of the low-contrast ones (blocks of 9-11 or a quarter size miss
+# some); benchmarks/bench_decode.py times it against zxing alone.
+_GATE_STEP = 3
+_GATE_BLOCK = 13
 _GATE_MIN_SIDE = 80  # below 240 px a frame is cheap enough to retry in full
 
 
@@ -307,17 +318,21 @@ _ROI_RETRIES: dict[str, Any] = {
 class CombinedDecoder:
     """What Front Desk ships: zxing-cpp on the whole frame, then cheap, targeted retries.
 
-    1. zxing-cpp reads the grey frame (inverted codes included) and also reports codes it *located* but failed to
-       decode (checksum errors). A clean frame stops here: ~2 ms at 1280x720.
-    2. Around each located-but-unread code it crops, rescales to ~360 px and retries zxing on the plain crop, then on
+    1. zxing-cpp reads the grey frame at full size (inverted codes included) and also reports codes it *located*
+       but failed to decode (checksum errors). A clean frame stops here: ~0.7 ms at 1280x720.
+    2. If nothing was read, a cheap look for anything code-like (below). Where nothing looks like a code (the
+       common case) the frame costs about one zxing pass with its defaults, as its own third-size pass is skipped.
+       Everything after this runs only where something looked like a code.
+    3. zxing-cpp with its defaults (adding a third-size copy: big or blurred codes).
+    4. Around each located-but-unread code it crops, rescales to ~360 px and retries zxing on the plain crop, then on
        an adaptive-threshold, a sharpened and a CLAHE version, and finally gives zbar (pyzbar) a go on the sharpened
        crop. Crops are small, so this costs a few milliseconds, and only on frames that really show a code.
-    3. If nothing was read, a whole-frame retry on a locally thresholded frame (~3 ms): zxing ignores detail with
-       less than ~24 grey levels of contrast, which is exactly a dim phone screen or a code under glare. It runs only
-       where something looks like a code: first the same threshold on a third-size copy (~0.4 ms), and the full
-       retry only if zxing locates anything there. A frame with no code (the common case) so costs little more than
-       one zxing pass; on the corpus the gate never fires on an empty frame and never misses a code step 3 reads.
-    4. `thorough=True` (single images, the CLI) adds slower whole-frame retries (sharpened, CLAHE, zbar). The live
+    5. A whole-frame retry on a locally thresholded frame (~2 ms): zxing ignores detail with less than ~24 grey
+       levels of contrast, which is exactly a dim phone screen or a code under glare. This is what the look of step
+       2 is for: zxing located a code in step 1 (free), or it locates one in the same threshold of every third pixel
+       (~0.3 ms, light-on-dark codes included). On the corpus the look never fires on an empty frame and never
+       misses a code that steps 3-5 read.
+    6. `thorough=True` (single images, the CLI) adds slower whole-frame retries (sharpened, CLAHE, zbar). The live
        scanner leaves it off: frames without a code are the common case and must stay cheap.
 
     Every result is a QR whose Reed-Solomon check passed, so retries do not invent codes.
@@ -331,6 +346,13 @@ class CombinedDecoder:
         self._zxing = ZxingDecoder()
         self._pyzbar = PyzbarDecoder() if use_pyzbar else None
         self._last_route = ""
+        self._last_retried = False
+        # Built once: a live scanner calls decode() for every camera frame.
+        self._first_pass = self._zxing.options(return_errors=True, try_downscale=False)
+        self._downscaled_pass = self._zxing.options(return_errors=True)
+        self._thresholded_pass = self._zxing.options(binarizer="FixedThreshold")
+        self._gate_pass = self._zxing.options(return_errors=True, binarizer="FixedThreshold", try_rotate=False,
+                                              try_downscale=False)
 
     @property
     def available(self) -> bool:
@@ -348,8 +370,14 @@ class CombinedDecoder:
         """Which step read the last frame ("zxing", "roi:sharpen", "frame:adaptive", ...), "" if nothing was read."""
         return self._last_route
 
+    @property
+    def last_retried(self) -> bool:
+        """Whether the last frame went on to the retries (steps 3-6) because something in it looked like a code."""
+        return self._last_retried
+
     def decode(self, image: np.ndarray) -> list[DecodedCode]:
         self._last_route = ""
+        self._last_retried = False
         if not _valid_frame(image):
             return []
         grey = to_grey(image)
@@ -357,36 +385,37 @@ class CombinedDecoder:
             codes = self._pyzbar.decode(grey) if self._pyzbar else []
             self._last_route = "pyzbar" if codes else ""
             return codes
-        results = self._zxing.read(grey, return_errors=True)
+        results = self._zxing.read(grey, self._first_pass)
         codes = self._valid(results, "zxing")
         if codes:
             return codes
-        for region in self._regions([r for r in results if not r.valid], grey.shape):
+        located = [r for r in results if not r.valid]
+        if not (self.thorough or located or self._looks_like_code(grey)):
+            return []  # nothing looked like a code: the common, light case
+        self._last_retried = True
+        results = self._zxing.read(grey, self._downscaled_pass)
+        codes = self._valid(results, "zxing:downscaled")
+        if codes:
+            return codes
+        located += [r for r in results if not r.valid]
+        for region in self._regions(located, grey.shape):
             codes = self._retry_region(grey, region)
             if codes:
                 return codes
-        if self.thorough or self._looks_like_code(grey):
-            codes = self._valid(self._zxing.read(_adaptive_frame(grey), binarizer=self._fixed), "frame:adaptive")
-            if codes or not self.thorough:
-                return codes
-            return self._retry_whole(grey)
-        return []
+        codes = self._valid(self._zxing.read(_adaptive_frame(grey), self._thresholded_pass), "frame:adaptive")
+        if codes or not self.thorough:
+            return codes
+        return self._retry_whole(grey)
 
     def _looks_like_code(self, grey: np.ndarray) -> bool:
-        """Does a third-size, locally thresholded copy show zxing anything it would call a code (read or not)?"""
+        """Does a locally thresholded copy of every third pixel show zxing anything it would call a code (read or
+        not, light on dark too)?"""
         height, width = grey.shape[:2]
-        if width < _GATE_SHRINK * _GATE_MIN_SIDE or height < _GATE_SHRINK * _GATE_MIN_SIDE:
+        if width < _GATE_STEP * _GATE_MIN_SIDE or height < _GATE_STEP * _GATE_MIN_SIDE:
             return True  # too small to shrink: just try
-        # Linear, not area, interpolation: a tenth of the cost. A third of the size with a 15-pixel block is the
-        # cheapest look that, on the 440-frame corpus, finds every code the full retry reads (a quarter missed one).
-        small = cv2.resize(grey, (width // _GATE_SHRINK, height // _GATE_SHRINK), interpolation=cv2.INTER_LINEAR)
-        binary = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 0)
-        return bool(self._zxing.read(binary, return_errors=True, binarizer=self._fixed, try_rotate=False,
-                                     try_downscale=False, try_invert=False))
-
-    @property
-    def _fixed(self) -> Any:
-        return self._zxing.binarizer("FixedThreshold")
+        sample = np.ascontiguousarray(grey[::_GATE_STEP, ::_GATE_STEP])
+        binary = cv2.adaptiveThreshold(sample, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, _GATE_BLOCK, 0)
+        return bool(self._zxing.read(binary, self._gate_pass))
 
     def _valid(self, results: list[Any], route: str, offset: Point = (0.0, 0.0), scale: float = 1.0
                ) -> list[DecodedCode]:

@@ -161,3 +161,50 @@ def test_frames_without_a_code_skip_the_whole_frame_retry_and_low_contrast_codes
         assert frame.expected in [c.text for c in decoder.decode(frame.image)]
         routes.append(decoder.last_route)
     assert "frame:adaptive" in routes, "the corpus still exercises the gated retry"
+
+
+def test_frames_with_nothing_code_like_take_the_light_path() -> None:
+    """Text, checkerboards, barcode-like stripes, random dots and a phone without a code: one zxing pass and a
+    cheap look, no retries, nothing read."""
+    from devtools.scan_corpus import iter_corpus
+
+    decoder = CombinedDecoder()
+    for frame in iter_corpus(20, seed=2024, categories=("empty",)):
+        assert decoder.decode(frame.image) == []
+        assert not decoder.last_retried, frame.index
+
+
+def test_codes_zxing_cannot_read_at_once_get_the_thorough_retry(corpus_frames: list[CorpusFrame]) -> None:
+    """Glare, blur, several problems at once: where the first zxing pass reads nothing but something looked like a
+    code, the retries run and read it; a code read at once goes no further. (Low contrast: the tests above.)"""
+    decoder = CombinedDecoder()
+    retried: dict[str, int] = defaultdict(int)
+    for frame in corpus_frames:
+        if frame.expected is None:
+            continue
+        texts = [c.text for c in decoder.decode(frame.image)]
+        if frame.expected in texts and decoder.last_route != "zxing":
+            assert decoder.last_retried, (frame.category, frame.index, decoder.last_route)
+            retried[frame.category] += 1
+        if decoder.last_route == "zxing":
+            assert not decoder.last_retried
+    assert retried["glare"] >= 2, dict(retried)
+
+
+def test_dim_dark_mode_screens_still_get_the_whole_frame_retry() -> None:
+    """A dimmed phone in dark mode: light modules on a dark screen with little contrast. zxing alone sees nothing;
+    the look at every third pixel tries both polarities, so the whole-frame retry still runs and reads it."""
+    from devtools.scan_corpus import iter_corpus
+
+    decoder = CombinedDecoder()
+    zxing = ZxingDecoder()
+    frames = list(iter_corpus(12, seed=2024, categories=("low_contrast",)))
+    read = routes = 0
+    for frame in frames:
+        dark_mode = 255 - to_grey(frame.image)
+        texts = [c.text for c in decoder.decode(dark_mode)]
+        read += frame.expected in texts
+        routes += decoder.last_route == "frame:adaptive"
+    assert read == len(frames)
+    assert routes, "some of these frames need the whole-frame retry"
+    assert sum(f.expected in [c.text for c in zxing.decode(255 - to_grey(f.image))] for f in frames) < read
