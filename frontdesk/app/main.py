@@ -97,14 +97,16 @@ def open_counter_storage(settings: Settings, show: Callable[[object], bool]) -> 
     raise StartupRefused(6)
 
 
-def backup_to_restore(problem: Exception, show: Callable[[object], bool], parent: object = None) -> Path:
+def backup_to_restore(problem: Exception, show: Callable[[object], bool], parent: object = None, *,
+                      offer_restore: bool = True) -> Path:
     """Tell the user about a storage problem (`show(box)`, see `open_counter_storage`); the backup to put in place
-    when they chose to restore it, else raises `StartupRefused` with the problem's exit code."""
+    when they chose to restore it, else raises `StartupRefused` with the problem's exit code. `offer_restore`
+    False: a backup already restored did not help, so none is offered again."""
     from frontdesk.store.health import DatabaseDamaged
     from frontdesk.ui.startup_notice import storage_problem_box
 
     log.error("%s", problem)
-    damaged = problem if isinstance(problem, DatabaseDamaged) else None
+    damaged = problem if isinstance(problem, DatabaseDamaged) and offer_restore else None
     box = storage_problem_box(problem.title, str(problem),  # type: ignore[attr-defined]
                               can_restore=bool(damaged and damaged.backup), parent=parent)  # type: ignore[arg-type]
     if not show(box) or damaged is None or damaged.backup is None:
@@ -120,6 +122,8 @@ def restore_newest_backup(settings: Settings, backup: Path) -> None:
 
 
 OPEN_FAILED_TITLE = "Front Desk could not open the counter database"
+EXIT_ALREADY_OPEN = 3  # another process holds the database's writer lock
+EXIT_OPEN_FAILED = 1  # anything else that stopped the database opening (a failed migration): see the crash report
 
 
 class CounterOpening:
@@ -130,10 +134,11 @@ class CounterOpening:
     then the engine and the services (`frontdesk.app.wiring.build_services`). Back on the GUI thread they are
     attached to the window and `on_ready()` runs.
 
-    A problem gets the same message it got when all this ran before the window: another process holds the file
-    ("Front Desk is already open", exit 3), a storage problem (its dialog, with the newest backup offered for a
-    damaged file; restoring it, on the worker, and trying again), anything else (a failed migration) a crash report
-    and a dialog saying where it is. Then `on_refused(exit_code)`; the window says it could not open meanwhile.
+    A problem gets the message it got when all this ran before the window, through `show(box)`: another process
+    holds the file ("Front Desk is already open"), a storage problem (its dialog, with the newest backup offered
+    for a damaged file: restored on the worker, then one more try), anything else (a failed migration) a crash
+    report and a dialog saying where it is. Then `on_refused(exit_code)`; meanwhile the window says it could not
+    open.
     """
 
     def __init__(self, window: Any, settings: Settings, show: Callable[[object], bool], *,
@@ -171,11 +176,11 @@ class CounterOpening:
 
         self.window.opening_failed("The member cache could not be opened")
         if isinstance(error, DatabaseBusy):
-            from PySide6.QtWidgets import QMessageBox
+            from frontdesk.ui.startup_notice import already_open_box
 
             log.error("%s", error)
-            QMessageBox.critical(self.window, "Front Desk is already open", str(error))
-            self.on_refused(3)
+            self.show(already_open_box(str(error), parent=self.window))
+            self.on_refused(EXIT_ALREADY_OPEN)
             return
         problem = error if isinstance(error, StorageProblem) else \
             describe_storage_error(error, self.settings.database_path)
@@ -183,9 +188,7 @@ class CounterOpening:
             self._unexpected(error)
             return
         try:
-            backup = backup_to_restore(problem, self.show, parent=self.window)
-            if self._restores >= 1:
-                raise StartupRefused(6)  # restored once already and still not usable: as open_counter_storage
+            backup = backup_to_restore(problem, self.show, parent=self.window, offer_restore=self._restores == 0)
         except StartupRefused as refused:
             self.on_refused(refused.exit_code)
             return
@@ -200,19 +203,19 @@ class CounterOpening:
 
     def _unexpected(self, error: BaseException) -> None:
         from frontdesk import logs
-        from frontdesk.ui.startup_notice import ask, storage_problem_box
+        from frontdesk.ui.startup_notice import storage_problem_box
 
         log.critical("the counter database could not be opened", exc_info=error)
         try:
             report: object = logs.write_crash_report(type(error), error, error.__traceback__)
         except Exception:  # noqa: BLE001 - a full or read-only log folder: the dialog still says what happened
             report = "no report could be written (see the log folder)"
-        ask(storage_problem_box(OPEN_FAILED_TITLE,
-                                f"{html.escape(f'{type(error).__name__}: {error}')}<br><br>A report was saved "
-                                f"to {html.escape(str(report))}. "
-                                "Please send it to IT; the database file was not deleted or replaced.",
-                                can_restore=False, parent=self.window))
-        self.on_refused(1)
+        cause = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper adds the SQL: the report has it
+        self.show(storage_problem_box(
+            OPEN_FAILED_TITLE, f"{html.escape(f'{type(cause).__name__}: {cause}')}<br><br>A report was saved to "
+            f"{html.escape(str(report))}. Please send it to IT; the database file was not deleted or replaced.",
+            can_restore=False, parent=self.window))
+        self.on_refused(EXIT_OPEN_FAILED)
 
 
 def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
