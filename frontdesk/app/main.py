@@ -306,7 +306,8 @@ def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
     code = app.exec()
     for controller in background:
         controller.stop()  # type: ignore[attr-defined]
-    window.scanner.stop()
+    if window.ready:
+        window.scanner.stop()
     window.runner.shutdown(wait=True)
     for stop_server in demo_server:
         stop_server()  # type: ignore[operator]

@@ -14,9 +14,10 @@ new member, F9 void or refund a sale (or double-click a recent visit), F6 the sy
 needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
 
 The window opens before its services: the app shows it at once (Qt and these widgets only), opens the database on
-the task runner's worker and hands the lookup and counter services over with `attach_services`. Until then the
-status bar says the member cache is opening; the search box already takes typing, and what is in it when the
-services arrive is searched then (Enter pressed meanwhile opens the answer, as a fast scanner's Enter does).
+the task runner's worker and hands the lookup and counter services over with `attach_services`, which also builds
+the member panel and the scanner (nothing to show before). Until then the status bar says the cache is opening;
+the search box already takes typing, and what is in it when the services arrive is searched then (Enter pressed
+meanwhile opens the answer, as a fast scanner's Enter does).
 """
 from __future__ import annotations
 
@@ -40,7 +41,6 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.config import Settings
-from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
 from frontdesk.ui.widgets.screen import fit_to_screen
@@ -50,6 +50,8 @@ if TYPE_CHECKING:  # the services (SQLAlchemy and all) are imported on the datab
     from frontdesk.members.lookup import LookupService, MemberView
     from frontdesk.search import SearchResult
     from frontdesk.staff.service import StaffInfo
+    from frontdesk.ui.member_panel import MemberPanel
+    from frontdesk.ui.scanner_view import ScannerPanel
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ class MainWindow(QMainWindow):
     staff_changed = Signal(object)  # StaffInfo signed in, or None when locked
     dialog_opened = Signal(object)  # a counter dialog (checkout, enrolment, void) is on screen
     services_ready = Signal()  # attach_services() ran: searches and counter actions work from now on
+    # Built by attach_services: nothing can be scanned or shown before the services are there.
+    member_panel: MemberPanel
+    scanner: ScannerPanel
 
     def __init__(self, settings: Settings, lookup: LookupService | None, runner: TaskRunner,
                  parent: QWidget | None = None, *, counter: CounterServices | None = None) -> None:
@@ -127,14 +132,6 @@ class MainWindow(QMainWindow):
         empty_layout = QVBoxLayout(self.results_view.viewport())
         empty_layout.addWidget(self.results_empty)
         self._show_empty_state("")
-        from frontdesk.scan.codes import ScanCodeRules
-        from frontdesk.ui.scanner_view import ScannerPanel
-
-        self.scanner = ScannerPanel(
-            ScanCodeRules(card_key=settings.member_card_key or None, phone_region=settings.phone_region),
-            sound=settings.scan_sound, preview_visible=False)
-        self.scanner.code_scanned.connect(self.open_scanned)
-        left.addWidget(self.scanner)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setFixedWidth(430)
@@ -148,9 +145,7 @@ class MainWindow(QMainWindow):
         self.welcome.setObjectName("Welcome")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setWordWrap(True)
-        self.member_panel = MemberPanel(settings.zone, settings.currency)
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.member_panel)
         layout.addWidget(self.stack, 1)
 
         self.setStatusBar(QStatusBar())
@@ -184,8 +179,19 @@ class MainWindow(QMainWindow):
     def attach_services(self, lookup: LookupService, counter: CounterServices | None = None) -> None:
         """Complete the window with its services (on the GUI thread, once); a search typed meanwhile runs now."""
         assert self.lookup is None, "the services are attached once"
+        from frontdesk.scan.codes import ScanCodeRules
+        from frontdesk.ui.member_panel import MemberPanel
+        from frontdesk.ui.scanner_view import ScannerPanel
+
         self.lookup = lookup
         self.counter = counter
+        self.member_panel = MemberPanel(self.settings.zone, self.settings.currency)
+        self.stack.addWidget(self.member_panel)
+        self.scanner = ScannerPanel(
+            ScanCodeRules(card_key=self.settings.member_card_key or None, phone_region=self.settings.phone_region),
+            sound=self.settings.scan_sound, preview_visible=False)
+        self.scanner.code_scanned.connect(self.open_scanned)
+        self._left_layout.addWidget(self.scanner)
         if counter is not None:
             self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
             self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -224,7 +230,8 @@ class MainWindow(QMainWindow):
         self.current_view = None
         if self.stack.currentWidget() is not self.welcome:
             self.stack.setCurrentWidget(self.welcome)
-        self.member_panel.new_sale_button.setEnabled(False)
+        if self.ready:
+            self.member_panel.new_sale_button.setEnabled(False)
 
     def _show_empty_state(self, query: str, result: SearchResult | None = None) -> None:
         if self.results_model.rowCount():

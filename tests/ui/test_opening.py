@@ -99,6 +99,7 @@ def test_typing_while_the_cache_opens_is_searched_once_it_is_open(qtbot, opened,
     qtbot.waitUntil(lambda: started.ready, timeout=5000)
     assert window.ready and window.opening_label is None and started.writer is not None and started.writer.held
     assert window.enrol_button.isVisible() and window.sign_in is not None  # the counter's own parts are there
+    assert window.scanner.isVisible() and window.stack.indexOf(window.member_panel) >= 0
     save_screenshot(window, "opening-ready")
 
 
