@@ -1,7 +1,17 @@
 """Front Desk: the loyalty counter app that sits beside the WESS till."""
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("frontdesk")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+
+def __getattr__(name: str) -> str:
+    # Read from the installed metadata on first use: importlib.metadata costs more at start-up than the main
+    # window's own modules, and the window does not need the version to be painted.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("frontdesk")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            found = "0.0.0+source"
+        globals()["__version__"] = found
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from frontdesk import __version__, config
+from frontdesk import config
 from frontdesk.config import Settings
 from frontdesk.secrets import mask_secret
 
@@ -77,6 +77,8 @@ def _dir_line(label: str, path: Path, env: str) -> str:
 def render_effective_config(settings: Settings, sources: Mapping[str, str], config_path: Path, *,
                             api_key: str | None, api_key_note: str) -> str:
     """The text `config show` prints. `api_key`/`api_key_note` come from `stored_api_key` (passed in for tests)."""
+    from frontdesk import __version__  # not at import: the app's start-up reads settings through this module
+
     lines = [
         f"# Front Desk {__version__} — effective configuration",
         f"# config file     {config_path}  ({'found' if config_path.exists() else 'not found: defaults apply'})",

@@ -1,12 +1,21 @@
-"""Start-up: settings, database, window. Kept small so a cold start stays well under two seconds."""
+"""Start-up: settings, window, then the database. Kept small so a cold start stays close to a bare Qt window's.
+
+The window is shown before anything else is loaded (Qt and its own widgets only); `CounterOpening` then takes the
+writer lock, checks the disk and the file, runs the migration check and builds the services on the task runner's
+database worker, and hands them to the window. The camera and OpenCV, the sync engine, the invoice mailbox and the
+demo loyalty server start once the services are there; the counter dialogs' modules are imported on a worker
+meanwhile, so the first checkout opens as fast as the next.
+"""
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from frontdesk import config
 from frontdesk.config import Settings
@@ -76,13 +85,7 @@ def open_counter_storage(settings: Settings, show: Callable[[object], bool]) -> 
 
     Nothing is lost on any path: a damaged file is only ever moved aside (when the user restores the newest
     backup), never deleted or overwritten, and a newer-schema file is not touched."""
-    from frontdesk.store.health import (
-        DatabaseDamaged,
-        StorageProblem,
-        check_database_writable,
-        restore_backup,
-    )
-    from frontdesk.ui.startup_notice import storage_problem_box
+    from frontdesk.store.health import StorageProblem, check_database_writable
 
     for _attempt in range(2):
         try:
@@ -90,15 +93,129 @@ def open_counter_storage(settings: Settings, show: Callable[[object], bool]) -> 
             prepare_database(settings)
             return
         except StorageProblem as problem:
-            log.error("%s", problem)
-            damaged = problem if isinstance(problem, DatabaseDamaged) else None
-            box = storage_problem_box(problem.title, str(problem), can_restore=bool(damaged and damaged.backup))
-            if not show(box) or damaged is None or damaged.backup is None:
-                raise StartupRefused(problem.exit_code) from None
-            kept = restore_backup(settings.database_path, damaged.backup)
-            log.warning("restored %s from %s; the damaged file is kept as %s", settings.database_path,
-                        damaged.backup, kept)
+            restore_newest_backup(settings, backup_to_restore(problem, show))
     raise StartupRefused(6)
+
+
+def backup_to_restore(problem: Exception, show: Callable[[object], bool], parent: object = None, *,
+                      offer_restore: bool = True) -> Path:
+    """Tell the user about a storage problem (`show(box)`, see `open_counter_storage`); the backup to put in place
+    when they chose to restore it, else raises `StartupRefused` with the problem's exit code. `offer_restore`
+    False: a backup already restored did not help, so none is offered again."""
+    from frontdesk.store.health import DatabaseDamaged
+    from frontdesk.ui.startup_notice import storage_problem_box
+
+    log.error("%s", problem)
+    damaged = problem if isinstance(problem, DatabaseDamaged) and offer_restore else None
+    box = storage_problem_box(problem.title, str(problem),  # type: ignore[attr-defined]
+                              can_restore=bool(damaged and damaged.backup), parent=parent)  # type: ignore[arg-type]
+    if not show(box) or damaged is None or damaged.backup is None:
+        raise StartupRefused(problem.exit_code) from None  # type: ignore[attr-defined]
+    return damaged.backup
+
+
+def restore_newest_backup(settings: Settings, backup: Path) -> None:
+    from frontdesk.store.health import restore_backup
+
+    kept = restore_backup(settings.database_path, backup)
+    log.warning("restored %s from %s; the damaged file is kept as %s", settings.database_path, backup, kept)
+
+
+OPEN_FAILED_TITLE = "Front Desk could not open the counter database"
+EXIT_ALREADY_OPEN = 3  # another process holds the database's writer lock
+EXIT_OPEN_FAILED = 1  # anything else that stopped the database opening (a failed migration): see the crash report
+
+
+class CounterOpening:
+    """Opens the counter's storage and services after the first paint and hands them to `window`.
+
+    On the task runner's database worker (the GUI thread never waits on the disk): the data folder check, the writer
+    lock (when `writer` is given), the file's health and migration check (or the demo database on a first start),
+    then the engine and the services (`frontdesk.app.wiring.build_services`). Back on the GUI thread they are
+    attached to the window and `on_ready()` runs.
+
+    A problem gets the message it got when all this ran before the window, through `show(box)`: another process
+    holds the file ("Front Desk is already open"), a storage problem (its dialog, with the newest backup offered
+    for a damaged file: restored on the worker, then one more try), anything else (a failed migration) a crash
+    report and a dialog saying where it is. Then `on_refused(exit_code)`; meanwhile the window says it could not
+    open.
+    """
+
+    def __init__(self, window: Any, settings: Settings, show: Callable[[object], bool], *,
+                 writer: Any = None, on_ready: Callable[[], None], on_refused: Callable[[int], None]) -> None:
+        self.window = window
+        self.settings = settings
+        self.show = show
+        self.writer = writer
+        self.on_ready = on_ready
+        self.on_refused = on_refused
+        self._restores = 0
+
+    def start(self) -> None:
+        self.window.runner.run_db(self._open, self._opened, self._failed)
+
+    def _open(self) -> tuple[Any, Any]:
+        from frontdesk.app.wiring import build_services
+        from frontdesk.store.health import check_database_writable, check_writable
+
+        if self.writer is not None and not self.writer.held:
+            check_writable(self.settings.database_path.parent)
+            self.writer.acquire()
+        check_database_writable(self.settings.database_path)
+        prepare_database(self.settings)
+        return build_services(self.settings)
+
+    def _opened(self, services: tuple[Any, Any]) -> None:
+        lookup, counter = services
+        self.window.attach_services(lookup, counter)
+        self.on_ready()
+
+    def _failed(self, error: BaseException) -> None:
+        from frontdesk.store.health import StorageProblem, describe_storage_error
+        from frontdesk.store.writer import DatabaseBusy
+
+        self.window.opening_failed("The member cache could not be opened")
+        if isinstance(error, DatabaseBusy):
+            from frontdesk.ui.startup_notice import already_open_box
+
+            log.error("%s", error)
+            self.show(already_open_box(str(error), parent=self.window))
+            self.on_refused(EXIT_ALREADY_OPEN)
+            return
+        problem = error if isinstance(error, StorageProblem) else \
+            describe_storage_error(error, self.settings.database_path)
+        if problem is None:
+            self._unexpected(error)
+            return
+        try:
+            backup = backup_to_restore(problem, self.show, parent=self.window, offer_restore=self._restores == 0)
+        except StartupRefused as refused:
+            self.on_refused(refused.exit_code)
+            return
+        self._restores += 1
+        settings = self.settings
+
+        def restore_and_open() -> tuple[Any, Any]:
+            restore_newest_backup(settings, backup)
+            return self._open()
+
+        self.window.runner.run_db(restore_and_open, self._opened, self._failed)
+
+    def _unexpected(self, error: BaseException) -> None:
+        from frontdesk import logs
+        from frontdesk.ui.startup_notice import storage_problem_box
+
+        log.critical("the counter database could not be opened", exc_info=error)
+        try:
+            report: object = logs.write_crash_report(type(error), error, error.__traceback__)
+        except Exception:  # noqa: BLE001 - a full or read-only log folder: the dialog still says what happened
+            report = "no report could be written (see the log folder)"
+        cause = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper adds the SQL: the report has it
+        self.show(storage_problem_box(
+            OPEN_FAILED_TITLE, f"{html.escape(f'{type(cause).__name__}: {cause}')}<br><br>A report was saved to "
+            f"{html.escape(str(report))}. Please send it to IT; the database file was not deleted or replaced.",
+            can_restore=False, parent=self.window))
+        self.on_refused(EXIT_OPEN_FAILED)
 
 
 def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
@@ -141,73 +258,93 @@ def run_app(args: argparse.Namespace, *, logging_problem: str = "") -> int:
         config_path = Path(args.config) if getattr(args, "config", None) else None
         if needs_setup(config_path) and run_setup_wizard(config_path=config_path) is not None:
             settings = resolve_settings(args)
-    from frontdesk.store.health import StorageProblem, check_writable
-    from frontdesk.store.writer import DatabaseBusy, WriterLock
+    from PySide6.QtCore import QTimer
 
-    writer = WriterLock(settings.database_path, "the counter app")
-    try:
-        check_writable(settings.database_path.parent)
-        writer.acquire()
-        open_counter_storage(settings, ask)
-    except DatabaseBusy as busy:
-        from PySide6.QtWidgets import QMessageBox
-
-        log.error("%s", busy)
-        QMessageBox.critical(None, "Front Desk is already open", str(busy))
-        return 3
-    except StorageProblem as problem:
-        from frontdesk.ui.startup_notice import storage_problem_box
-
-        log.error("%s", problem)
-        ask(storage_problem_box(problem.title, str(problem), can_restore=False))
-        return problem.exit_code
-    except StartupRefused as refused:
-        writer.release()
-        return refused.exit_code
-    api_key: str | None = None
-    stop_server = None
-    demo_notice = ""
-    if settings.demo and not settings.api_url:
-        try:
-            settings, api_key, stop_server = start_demo_server(settings)
-            logs.register_secret(api_key)
-            demo_notice = f"Demo mode · demo loyalty server at {settings.api_url} · `frontdesk setup` configures this counter"
-        except DemoServerMissing as missing:
-            log.warning("%s", missing)
-            demo_notice = f"Demo mode, offline · {DEMO_SERVER_MISSING}"
-    from frontdesk.app.wiring import build_window, start_mailbox, start_sync
+    from frontdesk.app.wiring import build_window_shell
+    from frontdesk.store.writer import WriterLock
     from frontdesk.ui.widgets.screen import show_maximized
 
-    window = build_window(settings)
-    if demo_notice:
-        window.statusBar().showMessage(demo_notice, 30000)
+    window = build_window_shell(settings)
     show_maximized(window)
-    lock_when_ready(window, settings)
+    writer = WriterLock(settings.database_path, "the counter app")
     background: list[object] = []
+    demo_server: list[object] = []
 
-    def start_background() -> None:
-        # After the first paint: OpenCV, the camera, the sync engine and the invoice mailbox are not needed to show
-        # the window.
+    def ready() -> None:
+        lock_when_ready(window, settings)
+        # OpenCV, the camera, the sync engine (HTTP client and all) and the mailbox are imported on a worker, with
+        # the counter dialogs' modules; started from here when that is done, so the GUI thread never waits on them.
+        window.runner.run_io(lambda: warm_up(settings), lambda served: start_background(served), warm_up_failed)
+
+    def warm_up_failed(error: BaseException) -> None:
+        log.error("background start failed: %s", error)
+        start_background(None)
+
+    def start_background(served: object) -> None:
         from frontdesk.scan.frames import CameraSource
 
+        sync_settings, api_key = settings, None
+        if isinstance(served, DemoServerMissing):
+            window.statusBar().showMessage(f"Demo mode, offline · {DEMO_SERVER_MISSING}", 30000)
+        elif served is not None:
+            sync_settings, api_key, stop = served  # type: ignore[misc]
+            demo_server.append(stop)
+            logs.register_secret(api_key)
+            window.statusBar().showMessage(f"Demo mode · demo loyalty server at {sync_settings.api_url} · "
+                                           "`frontdesk setup` configures this counter", 30000)
         window.scanner.start(CameraSource(settings.camera_index, settings.camera_width, settings.camera_height))
-        background.append(start_sync(window, settings, api_key))
-        mailbox = start_mailbox(window, settings)
+        background.append(start_sync(window, sync_settings, api_key))
+        mailbox = start_mailbox(window, sync_settings)
         if mailbox is not None:
             background.append(mailbox)
 
-    from PySide6.QtCore import QTimer
+    from frontdesk.app.wiring import start_mailbox, start_sync
 
-    QTimer.singleShot(150, start_background)
+    opening = CounterOpening(window, settings, ask, writer=writer, on_ready=ready, on_refused=app.exit)
+    app.processEvents()  # the first paint, before the database worker competes for the interpreter
+    QTimer.singleShot(0, opening.start)
     code = app.exec()
     for controller in background:
         controller.stop()  # type: ignore[attr-defined]
-    window.scanner.stop()
+    if window.ready:
+        window.scanner.stop()
     window.runner.shutdown(wait=True)
-    if stop_server is not None:
+    for stop_server in demo_server:
         stop_server()  # type: ignore[operator]
     writer.release()
     return code
+
+
+def warm_up(settings: Settings) -> object:
+    """On a worker after the services are there: import what the first scan, sync round and dialog would otherwise
+    import on the GUI thread; in the demo, start the demo loyalty server. Returns `start_demo_server`'s answer,
+    the `DemoServerMissing` it raised, or None when there is no demo server to start."""
+    import importlib
+
+    for module in WARM_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:  # an optional part missing (OpenCV in a slim build): its own start says so
+            log.warning("could not preload %s: %s", module, error)
+    if settings.demo and not settings.api_url:
+        try:
+            return start_demo_server(settings)
+        except DemoServerMissing as missing:
+            log.warning("%s", missing)
+            return missing
+    return None
+
+
+# What the first use of each would import on the GUI thread (measured with python -X importtime).
+WARM_MODULES = (
+    "frontdesk.scan.frames",
+    "frontdesk.scan.decoders",
+    "sync.engine",
+    "frontdesk.ui.sync_status",
+    "frontdesk.ui.sales.checkout_dialog",
+    "frontdesk.ui.enrol_dialog",
+    "frontdesk.ui.sales.void_dialog",
+)
 
 
 def lock_when_ready(window: object, settings: Settings) -> None:

@@ -13,28 +13,45 @@ from frontdesk.config import Settings
 
 
 def build_window(settings: Settings):  # type: ignore[no-untyped-def]
-    """The main window with its services, for the app and for tests."""
+    """The main window with its services, built at once (tests and tools; the app opens the services after the
+    first paint, see `frontdesk.app.main.CounterOpening`)."""
+    window = build_window_shell(settings)
+    window.attach_services(*build_services(settings))
+    return window
+
+
+def build_window_shell(settings: Settings):  # type: ignore[no-untyped-def]
+    """The main window in its "opening" state, with its task runner: Qt and the window's own widgets only, so it
+    can be painted before SQLAlchemy, the services or the database are touched."""
+    from frontdesk.ui.main_window import MainWindow
+    from frontdesk.ui.tasks import TaskRunner
+
+    runner = TaskRunner()
+    window = MainWindow(settings, None, runner)
+    runner.setParent(window)
+    return window
+
+
+def build_services(settings: Settings) -> tuple[Any, Any]:
+    """(lookup, counter services) on an upgraded database: the engine, the lookup and the checkout's services.
+
+    Qt-free and blocking: the app calls it on the task runner's database worker."""
     from frontdesk.counter import build_counter_services
     from frontdesk.members.lookup import LookupService, scan_code_resolver
     from frontdesk.store import make_engine
-    from frontdesk.ui.main_window import MainWindow
-    from frontdesk.ui.tasks import TaskRunner
     from sync.status import Connectivity
 
     engine = make_engine(settings.database_path)
     lookup = LookupService(engine, region=settings.phone_region,
                            code_resolver=scan_code_resolver(settings.member_card_key, settings.phone_region),
                            outlet_code=settings.outlet_code)
-    # The sync engine (HTTP client and all) is imported after the first paint, in start_sync, which also sets how
-    # many failures mean "offline" from the engine's options.
+    # The sync engine (HTTP client and all) is imported later, in start_sync, which also sets how many failures
+    # mean "offline" from the engine's options.
     connectivity = Connectivity()
     # The checkout's services; the programme (loaded lazily, on the DB worker) also fills the member panel.
     counter = build_counter_services(engine, settings, lookup.search_service, connectivity=connectivity)
     lookup.programme = counter.programmes
-    runner = TaskRunner()
-    window = MainWindow(settings, lookup, runner, counter=counter)
-    runner.setParent(window)
-    return window
+    return lookup, counter
 
 
 def start_sync(window: Any, settings: Settings, api_key: str | None = None):  # type: ignore[no-untyped-def]

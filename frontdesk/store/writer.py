@@ -7,7 +7,9 @@
 - `WriterLock`: one process writes a database file at a time. The app takes it for its lifetime, and command-line
   tools that write (`sync --once`, the drain process, staff and invoice imports) take it for theirs; a second
   process is told who holds the file instead of racing it. The lock is an OS file lock (`filelock`), released by the
-  operating system when a process dies, so a crashed counter never leaves a stale lock behind.
+  operating system when a process dies, so a crashed counter never leaves a stale lock behind. It is not bound to a
+  thread: the app takes it on its database worker (after the first paint) and releases it from the GUI thread at
+  exit. `filelock` (which pulls in asyncio) is imported when a lock is made, not when this module is.
 
 Qt-free; imports nothing of Front Desk.
 """
@@ -19,9 +21,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from filelock import FileLock, Timeout
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 T = TypeVar("T")
 
@@ -69,9 +72,13 @@ class WriterLock:
         self.purpose = purpose
         self.path = self.database.with_name(self.database.name + ".lock")
         self._info = self.database.with_name(self.database.name + ".lock-owner")
-        self._lock = FileLock(str(self.path))
+        from filelock import FileLock
+
+        self._lock: FileLock = FileLock(str(self.path), thread_local=False)
 
     def acquire(self, timeout: float = 0) -> WriterLock:
+        from filelock import Timeout
+
         try:
             self._lock.acquire(timeout=timeout)
         except Timeout:

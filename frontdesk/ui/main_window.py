@@ -12,11 +12,18 @@ Counter actions (when the window has its counter services): F2 new sale for the 
 new member, F9 void or refund a sale (or double-click a recent visit), F6 the sync panel, F10 the day
 (frontdesk.ui.day), F7 receipts waiting and Ctrl+Shift+R invoice review (frontdesk.ui.invoices), Ctrl+L lock. Each
 needs someone signed in; the sign-in panel covers the whole window, so a locked counter shows no member data.
+
+The window opens before its services: the app shows it at once (Qt and these widgets only), opens the database on
+the task runner's worker and hands the lookup and counter services over with `attach_services`, which also builds
+the member panel and the scanner (nothing to show before). Until then the status bar says the cache is opening;
+the search box already takes typing, and what is in it when the services arrive is searched then (Enter pressed
+meanwhile opens the answer, as a fast scanner's Enter does).
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -34,18 +41,22 @@ from PySide6.QtWidgets import (
 )
 
 from frontdesk.config import Settings
-from frontdesk.counter import CounterServices
-from frontdesk.members.lookup import LookupService, MemberView
-from frontdesk.search import SearchResult
-from frontdesk.staff.service import StaffInfo
-from frontdesk.ui.member_panel import MemberPanel
 from frontdesk.ui.search_results import SearchResultDelegate, SearchResultsModel
 from frontdesk.ui.tasks import TaskRunner
 from frontdesk.ui.widgets.screen import fit_to_screen
 
+if TYPE_CHECKING:  # the services (SQLAlchemy and all) are imported on the database worker, after the first paint
+    from frontdesk.counter import CounterServices
+    from frontdesk.members.lookup import LookupService, MemberView
+    from frontdesk.search import SearchResult
+    from frontdesk.staff.service import StaffInfo
+    from frontdesk.ui.member_panel import MemberPanel
+    from frontdesk.ui.scanner_view import ScannerPanel
+
 log = logging.getLogger(__name__)
 
 TYPING_PAUSE_MS = 60  # long enough to skip keystrokes mid-word, short enough to feel instant
+OPENING_TEXT = "Opening the member cache…"
 
 
 class MainWindow(QMainWindow):
@@ -53,14 +64,19 @@ class MainWindow(QMainWindow):
     search_finished = Signal(object)  # SearchResult shown
     staff_changed = Signal(object)  # StaffInfo signed in, or None when locked
     dialog_opened = Signal(object)  # a counter dialog (checkout, enrolment, void) is on screen
+    services_ready = Signal()  # attach_services() ran: searches and counter actions work from now on
+    # Built by attach_services: nothing can be scanned or shown before the services are there.
+    member_panel: MemberPanel
+    scanner: ScannerPanel
 
-    def __init__(self, settings: Settings, lookup: LookupService, runner: TaskRunner,
+    def __init__(self, settings: Settings, lookup: LookupService | None, runner: TaskRunner,
                  parent: QWidget | None = None, *, counter: CounterServices | None = None) -> None:
+        """`lookup` None opens the window in its "opening" state; `attach_services` completes it."""
         super().__init__(parent)
         self.settings = settings
         self.lookup = lookup
         self.runner = runner
-        self.counter = counter
+        self.counter: CounterServices | None = None
         self.staff: StaffInfo | None = None
         self.current_view: MemberView | None = None
         self.checkout_dialog = None
@@ -71,6 +87,7 @@ class MainWindow(QMainWindow):
         self._shown_seq = 0
         self._open_when_ready = False
         self._last_result: SearchResult | None = None
+        self._search_waiting = False  # asked for before the services arrived: runs when they do
 
         self.setWindowTitle("Front Desk")
         self.resize(1366, 768)
@@ -106,6 +123,7 @@ class MainWindow(QMainWindow):
         self.results_view.activated.connect(lambda index: self.open_member_row(index.row()))
         self.results_view.clicked.connect(lambda index: self.open_member_row(index.row()))
         left.addWidget(self.results_view, 1)
+        self._left_layout = left
         # The list's empty state says what to do, rather than showing a blank box.
         self.results_empty = QLabel(self.results_view.viewport())
         self.results_empty.setObjectName("Muted")
@@ -114,19 +132,6 @@ class MainWindow(QMainWindow):
         empty_layout = QVBoxLayout(self.results_view.viewport())
         empty_layout.addWidget(self.results_empty)
         self._show_empty_state("")
-        if counter is not None:
-            self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
-            self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.enrol_button.clicked.connect(self.open_enrolment)
-            left.addWidget(self.enrol_button)
-        from frontdesk.scan.codes import ScanCodeRules
-        from frontdesk.ui.scanner_view import ScannerPanel
-
-        self.scanner = ScannerPanel(
-            ScanCodeRules(card_key=settings.member_card_key or None, phone_region=settings.phone_region),
-            sound=settings.scan_sound, preview_visible=False)
-        self.scanner.code_scanned.connect(self.open_scanned)
-        left.addWidget(self.scanner)
         left_widget = QWidget()
         left_widget.setLayout(left)
         left_widget.setFixedWidth(430)
@@ -140,14 +145,15 @@ class MainWindow(QMainWindow):
         self.welcome.setObjectName("Welcome")
         self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.welcome.setWordWrap(True)
-        self.member_panel = MemberPanel(settings.zone, settings.currency)
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.member_panel)
         layout.addWidget(self.stack, 1)
 
         self.setStatusBar(QStatusBar())
         self.counter_label = QLabel(f"Outlet {settings.outlet_code} · Counter {settings.counter_id}")
         self.statusBar().addWidget(self.counter_label)
+        self.opening_label: QLabel | None = QLabel(OPENING_TEXT)
+        self.opening_label.setObjectName("Muted")
+        self.statusBar().addWidget(self.opening_label)
 
         self._typing_timer = QTimer(self)
         self._typing_timer.setSingleShot(True)
@@ -160,9 +166,55 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
         QShortcut(QKeySequence("F3"), self, activated=self.focus_search)
         self.sign_in = None
-        if counter is not None:
-            self._install_counter(counter)
+        if lookup is not None:
+            self.attach_services(lookup, counter)
         self.search_box.setFocus()
+
+    # --- opening -----------------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether the services are attached (searches run, counter actions work)."""
+        return self.lookup is not None
+
+    def attach_services(self, lookup: LookupService, counter: CounterServices | None = None) -> None:
+        """Complete the window with its services (on the GUI thread, once); a search typed meanwhile runs now."""
+        assert self.lookup is None, "the services are attached once"
+        from frontdesk.scan.codes import ScanCodeRules
+        from frontdesk.ui.member_panel import MemberPanel
+        from frontdesk.ui.scanner_view import ScannerPanel
+
+        self.lookup = lookup
+        self.counter = counter
+        self.member_panel = MemberPanel(self.settings.zone, self.settings.currency)
+        self.stack.addWidget(self.member_panel)
+        self.scanner = ScannerPanel(
+            ScanCodeRules(card_key=self.settings.member_card_key or None, phone_region=self.settings.phone_region),
+            sound=self.settings.scan_sound, preview_visible=False)
+        self.scanner.code_scanned.connect(self.open_scanned)
+        self._left_layout.addWidget(self.scanner)
+        if counter is not None:
+            self.enrol_button = QPushButton("Enrol new member  (Ctrl+N)")
+            self.enrol_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.enrol_button.clicked.connect(self.open_enrolment)
+            self._left_layout.insertWidget(self._left_layout.indexOf(self.results_view) + 1, self.enrol_button)
+            self._install_counter(counter)
+        if self.opening_label is not None:
+            self.statusBar().removeWidget(self.opening_label)
+            self.opening_label.deleteLater()
+            self.opening_label = None
+        if self._search_waiting:
+            self._search_waiting = False
+            self._set_hint("")
+            if self.search_box.text():
+                self._search_now()
+        self.services_ready.emit()
+
+    def opening_failed(self, text: str) -> None:
+        """The services will not arrive (the app says why in a dialog and closes): say so where it said "opening"."""
+        if self.opening_label is not None:
+            self.opening_label.setText(text)
+        self._search_waiting = False
+        self._set_hint("")
 
     # --- search ----------------------------------------------------------------------------------------------
     def focus_search(self) -> None:
@@ -178,7 +230,8 @@ class MainWindow(QMainWindow):
         self.current_view = None
         if self.stack.currentWidget() is not self.welcome:
             self.stack.setCurrentWidget(self.welcome)
-        self.member_panel.new_sale_button.setEnabled(False)
+        if self.ready:
+            self.member_panel.new_sale_button.setEnabled(False)
 
     def _show_empty_state(self, query: str, result: SearchResult | None = None) -> None:
         if self.results_model.rowCount():
@@ -204,16 +257,22 @@ class MainWindow(QMainWindow):
         if not text:  # cleared by Esc, the clear button or code: show the welcome, drop pending answers
             self._search_seq += 1
             self._open_when_ready = False
+            self._search_waiting = False
             self.results_model.set_hits([])
             self._set_hint("")
             self._show_empty_state("")
 
     def _search_now(self) -> None:
         self._typing_timer.stop()
+        lookup = self.lookup
+        if lookup is None:
+            # Kept in the box, not lost: searched the moment the member cache is open (attach_services).
+            self._search_waiting = True
+            self._set_hint("The member cache is still opening: your search runs as soon as it is ready")
+            return
         query = self.search_box.text()
         self._search_seq += 1
         seq = self._search_seq
-        lookup = self.lookup
         self.runner.run_db(lambda: lookup.search(query), lambda result: self._show_result(seq, result),
                            self._search_failed)
 
@@ -251,6 +310,10 @@ class MainWindow(QMainWindow):
         self._set_hint("Search is not available right now; the database could not be read")
 
     def _on_enter(self) -> None:
+        if self.lookup is None:
+            self._open_when_ready = True  # the answer is opened when it arrives, as for a fast scanner
+            self._search_now()
+            return
         if self._typing_timer.isActive() or self._shown_seq != self._search_seq:
             # A scanner types faster than the typing pause: search now and open when the answer arrives.
             self._open_when_ready = True
@@ -307,6 +370,8 @@ class MainWindow(QMainWindow):
 
     def open_member(self, member_id: int, after: Callable[[MemberView], None] | None = None) -> None:
         lookup = self.lookup
+        if lookup is None:
+            return
         self.runner.run_db(lambda: lookup.member_view(member_id),
                            lambda view: self._show_member(view, after), self._member_failed)
 
@@ -374,6 +439,7 @@ class MainWindow(QMainWindow):
         if refresh is not None and self.member_panel.member_id == member_id and \
                 self.stack.currentWidget() is self.member_panel:
             lookup = self.lookup
+            assert lookup is not None
             self.runner.run_db(lambda: lookup.member_view(member_id), lambda view: view and
                                self.member_panel.show_member(view))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from frontdesk.domain import phone as phones
 from frontdesk.domain.money import Money
-from frontdesk.members.lookup import MemberView
+
+if TYPE_CHECKING:  # the panel is built before the first paint; the lookup (SQLAlchemy) loads after it
+    from frontdesk.members.lookup import MemberView
 
 
 def _label(text: str = "", name: str | None = None, wrap: bool = False) -> QLabel:

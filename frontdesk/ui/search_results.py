@@ -1,7 +1,7 @@
 """The list of members under the search box: a model of search hits and a two-line delegate."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -14,7 +14,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from frontdesk.domain.members import MemberSummary
+if TYPE_CHECKING:  # the hits arrive from the search, after the first paint
+    from frontdesk.domain.members import MemberSummary
 
 MemberRole = Qt.ItemDataRole.UserRole + 1
 

@@ -48,6 +48,13 @@ def storage_problem_box(title: str, message: str, *, can_restore: bool, parent: 
     return box
 
 
+def already_open_box(message: str, parent: QWidget | None = None) -> QMessageBox:
+    """Another process (a second Front Desk, `sync --once`, an import) holds the database's writer lock."""
+    box = _box(QMessageBox.Icon.Critical, "Front Desk is already open", message, parent=parent)
+    box.addButton(QMessageBox.StandardButton.Close)
+    return box
+
+
 def warning_box(title: str, message: str, parent: QWidget | None = None) -> QMessageBox:
     box = _box(QMessageBox.Icon.Warning, f"Front Desk: {title.lower()}", f"<p><b>{title}</b></p><p>{message}</p>",
                parent=parent)
