@@ -117,11 +117,11 @@ class SearchService:
     def _rows(self, sql: str, params: tuple[object, ...], match: str | None) -> list[MemberSummary]:
         """Rows of _COLUMNS; when `match` is None the statement's 8th column says which rule matched."""
         rows = self._connection().execute(sql, params).fetchall()
-        return [
-            MemberSummary(id=r[0], name=r[1], phone_e164=r[2], email=r[3], member_no=r[4], tier_code=r[5],
-                          points=r[6], match=match if match is not None else r[7])
-            for r in rows
-        ]
+        # Positional, in MemberSummary's field order (id, name, phone, email, member ID, tier, points, match): the
+        # constructor is most of the Python cost of an exact lookup.
+        if match is None:
+            return [MemberSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [MemberSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], match) for r in rows]
 
     # --- exact lookups -------------------------------------------------------------------------------------
     def by_code(self, code: str) -> list[MemberSummary]:
@@ -145,6 +145,11 @@ class SearchService:
     _EXACT_PHONE_SQL = (
         f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
         f"UNION ALL SELECT {_COLUMNS}, 'phone' FROM members m WHERE m.phone_e164 IN (?2, ?3) "
+        f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
+    # The same with one E.164 form ("+65 9123 4567", "0065…"): no probe for a second, empty form.
+    _EXACT_PHONE_ONE_FORM_SQL = (
+        f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
+        f"UNION ALL SELECT {_COLUMNS}, 'phone' FROM members m WHERE m.phone_e164 = ?2 "
         f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
     _EXACT_TEXT_SQL = (
         f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
@@ -257,8 +262,13 @@ class SearchService:
 
     def _phone(self, text: str, limit: int) -> SearchResult:
         digits = _NOT_DIGIT.sub("", text)
-        first, second = self._e164_forms(text, digits) if len(digits) >= 7 else ("", "")
-        exact = self._rows(self._EXACT_PHONE_SQL, (text, first, second), None)
+        # Too few digits for a whole number (type-ahead): only a code or a member ID can match exactly.
+        if len(digits) < 7:
+            exact = self._rows(self._EXACT_TEXT_SQL, (text,), None)
+        else:
+            first, second = self._e164_forms(text, digits)
+            exact = (self._rows(self._EXACT_PHONE_SQL, (text, first, second), None) if second
+                     else self._rows(self._EXACT_PHONE_ONE_FORM_SQL, (text, first), None))
         if exact:
             kind = "phone" if any(h.match == "phone" for h in exact) else exact[0].match
             return _result(text, kind, exact, [], limit)
@@ -297,6 +307,8 @@ class SearchService:
 
 def _result(text: str, kind: str, exact: list[MemberSummary], partial: list[MemberSummary], limit: int,
             hint: str | None = None) -> SearchResult:
+    if not partial and len(exact) == 1 and limit >= 1:  # the usual exact hit: nothing to merge
+        return SearchResult(query=text, kind=kind, hits=exact, hint=hint)
     seen: set[int] = set()
     hits: list[MemberSummary] = []
     for hit in exact + partial:
