@@ -6,14 +6,16 @@ What a query can be, tried in this order, all of them on the same text:
 - an email (contains "@"): exact match, else prefix of the address while it is being typed;
 - a phone (digits and phone punctuation only): a complete number is matched exactly in its E.164 forms; four
   digits match the end of a stored number ("last 4") and the start of its national part; five or more digits match
-  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migration 0012);
+  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migration 0012; six or more digits
+  intersect the ranges of their first and last five before reading any member);
 - digits and a name together ("9962 tan"): the digit matches narrowed to names starting with the words;
 - a custom member ID: exact, case-insensitive;
 - a name: every word is a prefix of some word of the name, in any order, case- and accent-insensitive.
 
 Exact identifier hits rank first, then partial ones. Digit matches are ranked by who is likely at this counter:
 those whose number ends with the digits before those where they start or sit inside it; then members who visited
-this outlet in the last 90 days (most recent first), then those seen anywhere in that time, then the rest by name.
+this outlet in the last 90 days (most recent first), then those seen anywhere in that time, then the rest by name
+(the visit at this outlet is looked up only for members seen recently anywhere, which migration 0015 makes exact).
 Names are ordered by name. A phone shared by
 several members (parent and child) returns all of them: picking one is the receptionist's call, never ours.
 
@@ -174,23 +176,31 @@ class SearchService:
         """Numbers containing `digits`, the member likely at this counter first (see the module docstring)."""
         cutoff = (datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS)).isoformat(timespec="microseconds")
         narrow = " AND m.id IN (SELECT rowid FROM members_fts WHERE members_fts MATCH ?5)" if names else ""
-        rank = ("CASE WHEN v.last_visit_at >= ?3 THEN 0 WHEN m.last_visit_at >= ?3 THEN 1 ELSE 2 END AS likely, "
-                "CASE WHEN v.last_visit_at >= ?3 THEN v.last_visit_at WHEN m.last_visit_at >= ?3 THEN m.last_visit_at "
+        # The last visit at this outlet is looked up only for members seen anywhere in the window: a visit here is
+        # never later than the member's last visit (migration 0015 keeps members.last_visit_at so for every writer
+        # of member_visits), so the other ninety-odd percent of candidates cost no probe of member_visits.
+        here = ("(CASE WHEN m.last_visit_at >= ?3 THEN (SELECT v.last_visit_at FROM member_visits v "
+                "WHERE v.member_id = m.id AND v.outlet_code = ?4) END)")
+        rank = (f"CASE WHEN {here} >= ?3 THEN 0 WHEN m.last_visit_at >= ?3 THEN 1 ELSE 2 END AS likely, "
+                f"CASE WHEN {here} >= ?3 THEN {here} WHEN m.last_visit_at >= ?3 THEN m.last_visit_at "
                 "ELSE '' END AS seen, m.search_name AS sort_name")
-        visits = "LEFT JOIN member_visits v ON v.member_id = m.id AND v.outlet_code = ?4"
         order = "ORDER BY how, likely, seen DESC, sort_name, m.id LIMIT ?6"
         # Rank on the cheap columns first; only the rows that make the list are read in full (and have their
         # unconfirmed points summed).
         if len(digits) >= FRAGMENT:
+            # Six digits or more: the number must hold both the first and the last five, so the two index ranges
+            # are intersected before any member row is read (the substring check then settles adjacency).
+            both = (f" AND f.member_id IN (SELECT g.member_id FROM phone_fragments g "
+                    f"WHERE g.gram = substr(?1, -{FRAGMENT}))" if len(digits) > FRAGMENT else "")
             ranked = (f"SELECT m.id AS id, CASE WHEN m.phone_rev GLOB ?2 THEN 0 ELSE 1 END AS how, {rank} "
-                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id {visits} "
-                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}) AND instr(substr(m.phone_e164, 2), ?1) > 0"
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
+                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}){both} AND instr(substr(m.phone_e164, 2), ?1) > 0"
                       f"{narrow} {order}")
             params: tuple[object, ...] = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
         else:
             # Four digits: the end of a number ("last 4"), or the start of a national number in the shop's region.
             prefix = f"+{self._country}{digits}*" if self._country else "+" + digits + "*"
-            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m {visits} "
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m "
                       f"WHERE m.phone_rev GLOB ?2{narrow} {order}) UNION ALL "
                       # Numbers that start with the digits only fill up the list after every suffix match, so
                       # they are not ranked (a 4-digit prefix matches a thousand numbers at a million members).

@@ -155,3 +155,52 @@ def test_upgrade_builds_fragments_and_visits_for_existing_data(tmp_path):
     assert with_fragments == members > 0
     assert conn.execute("SELECT count(DISTINCT member_id) FROM member_visits").fetchone()[0] == visited
     conn.close()
+
+
+def test_six_or_more_digits_need_them_side_by_side_not_just_both_fives(db):
+    """Longer fragments intersect two 5-digit ranges first; a number holding both fives apart is not a match."""
+    conn = sqlite3.connect(db)
+    # Holds "12345" and "23456" (the first and last five of "123456") but never "123456" itself.
+    conn.execute("UPDATE members SET phone_e164 = '+6512345923456', phone_rev = '6543293215456' WHERE id = 1")
+    conn.execute("UPDATE members SET phone_e164 = '+6591234560', phone_rev = '0654321956' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="BUGIS")
+    try:
+        assert names(svc.search("123456")) == ["Bella Tan"]
+        assert names(svc.search("1234 56")) == ["Bella Tan"]
+        assert sorted(names(svc.search("23456"))) == ["Aaron Lim", "Bella Tan"]
+        assert names(svc.search("9123456")) == ["Bella Tan"]
+        assert names(svc.search("2345923456")) == ["Aaron Lim"]
+    finally:
+        svc.close()
+        engine.dispose()
+
+
+def test_a_visit_written_by_any_writer_ranks_the_member_here_first(db):
+    """Search looks up this outlet's visit only for members seen recently anywhere; a visit row written straight into
+    member_visits (the server's history, an import) must therefore raise the member's last visit (migration 0015)."""
+    conn = sqlite3.connect(db)
+    # Aaron had no visit at all; the server's history now says he was at BUGIS yesterday.
+    conn.execute("INSERT INTO member_visits(member_id, outlet_code, visits, last_visit_at) VALUES (1, 'BUGIS', 2, ?)",
+                 (_iso(1),))
+    # Farah's year-old BUGIS visit is updated to two days ago.
+    conn.execute("UPDATE member_visits SET last_visit_at = ? WHERE member_id = 6 AND outlet_code = 'BUGIS'",
+                 (_iso(2),))
+    conn.commit()
+    assert conn.execute("SELECT last_visit_at FROM members WHERE id IN (1, 6) ORDER BY id").fetchall() == [
+        (_iso(1),), (_iso(2),)]
+    # An older visit never lowers a later one.
+    conn.execute("INSERT INTO member_visits(member_id, outlet_code, visits, last_visit_at) "
+                 "VALUES (1, 'TAMPINES', 1, ?)", (_iso(30),))
+    conn.commit()
+    assert conn.execute("SELECT last_visit_at FROM members WHERE id = 1").fetchone() == (_iso(1),)
+    conn.close()
+    engine = make_engine(db)
+    svc = SearchService(engine, region="SG", outlet_code="BUGIS")
+    try:
+        assert names(svc.search("9962"))[:4] == ["Aaron Lim", "Farah Ali", "Dev Nair", "Chloe Tan"]
+    finally:
+        svc.close()
+        engine.dispose()

@@ -100,3 +100,37 @@ def test_the_start_up_revision_check_agrees_with_alembic_without_importing_it(tm
             "print('alembic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [head_revision(), "False"], "an up-to-date file is opened without importing Alembic"
+
+
+def test_0015_repairs_last_visits_older_than_a_recorded_visit_and_keeps_everything(tmp_path):
+    """A file at 0014 where some writer put a visit in member_visits without raising the member's last visit: the
+    upgrade raises it (nothing else changes), and from then on the triggers keep it so."""
+    from alembic import command
+
+    from frontdesk.store.db import alembic_config
+
+    db = tmp_path / "at-0014.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    command.upgrade(alembic_config(db), "0014")
+    conn = sqlite3.connect(db)
+    member_id, seen = conn.execute("SELECT id, last_visit_at FROM members ORDER BY id LIMIT 1").fetchone()
+    conn.execute("INSERT INTO member_visits(member_id, outlet_code, visits, last_visit_at) "
+                 "VALUES (?, 'ELSEWHERE', 1, '2099-01-01T00:00:00.000000+00:00')", (member_id,))
+    conn.commit()
+    untouched = conn.execute("SELECT id, last_visit_at FROM members WHERE id <> ? ORDER BY id", (member_id,)).fetchall()
+    conn.close()
+    before = _counts(db)
+
+    assert upgrade_database(db) == head_revision()
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT last_visit_at FROM members WHERE id = ?", (member_id,)).fetchone() == (
+        "2099-01-01T00:00:00.000000+00:00",)
+    assert conn.execute("SELECT id, last_visit_at FROM members WHERE id <> ? ORDER BY id",
+                        (member_id,)).fetchall() == untouched
+    assert _counts(db) == before
+    # No member's last visit is earlier than one of their recorded visits.
+    assert conn.execute("SELECT count(*) FROM member_visits v JOIN members m ON m.id = v.member_id "
+                        "WHERE m.last_visit_at IS NULL OR m.last_visit_at < v.last_visit_at").fetchone() == (0,)
+    conn.close()
+    assert seen is None or seen < "2099"
