@@ -196,3 +196,27 @@ def test_short_and_long_digit_codes_and_member_ids_are_exact_hits(tmp_path):
     finally:
         svc.close()
         engine.dispose()
+
+
+_PHONE_LIKE_TEXT = st.text(alphabet="0123456789 -().+\t", min_size=1, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_PHONE_LIKE_TEXT, st.sampled_from(
+    ["+65 9123 4567", "91234567", "9123", "0065 9123 4567", "6591234567", " 9123-4567 ", "(+65) 9123 4567",
+     "+1 (212) 555-0100", "12", "+", "--", "٩١٢٣٤٥٦٧", "9123\x1c4567"])))
+def test_the_counters_resolver_answers_phone_like_text_as_interpret_would_without_parsing_it(text):
+    """The search box's code resolver skips libphonenumber for phone-like text; its answer must be the one the
+    scanner's interpret() leads to: nothing for a phone, a member ID or an unreadable text (the search handles them)."""
+    from frontdesk.domain import phone as phones
+    from frontdesk.members.lookup import scan_code_resolver
+    from frontdesk.scan.codes import ScanCodeRules, interpret
+
+    resolve = scan_code_resolver("shop-secret")
+    if not phones.looks_like_phone(text):
+        return
+    calls = phones.normalise.cache_info()
+    assert resolve(text) is None
+    after = phones.normalise.cache_info()
+    assert (after.hits, after.misses) == (calls.hits, calls.misses), "the resolver parsed a phone-like text"
+    assert interpret(text, ScanCodeRules(card_key="shop-secret")).kind in ("phone", "member_no", "unknown")
