@@ -6,8 +6,9 @@ What a query can be, tried in this order, all of them on the same text:
 - an email (contains "@"): exact match, else prefix of the address while it is being typed;
 - a phone (digits and phone punctuation only): a complete number is matched exactly in its E.164 forms; four
   digits match the end of a stored number ("last 4") and the start of its national part; five or more digits match
-  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migration 0012; six or more digits
-  intersect the ranges of their first and last five before reading any member);
+  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migrations 0012 and 0016: its rows
+  carry their ranking, so five digits read only the members listed or seen recently; six or more digits intersect
+  the ranges of their first and last five before reading any member);
 - digits and a name together ("9962 tan"): the digit matches narrowed to names starting with the words;
 - a custom member ID: exact, case-insensitive;
 - a name: every word is a prefix of some word of the name, in any order, case- and accent-insensitive.
@@ -187,7 +188,21 @@ class SearchService:
         order = "ORDER BY how, likely, seen DESC, sort_name, m.id LIMIT ?6"
         # Rank on the cheap columns first; only the rows that make the list are read in full (and have their
         # unconfirmed points summed).
-        if len(digits) >= FRAGMENT:
+        if len(digits) == FRAGMENT and not names:
+            # Exactly one gram, whose rows carry the ranking (migration 0016): "ends the number" is `inside`, the
+            # name order is the key's, and `seen_day` tells who might have visited in the window. Those few are
+            # read and ranked exactly; everyone else is in the index in list order, so the scan stops at the limit.
+            day = "CAST(julianday(?3) AS INTEGER)"
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, f.inside AS how, {rank} "
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
+                      f"WHERE f.gram = ?1 AND f.seen_day >= {day}) UNION ALL "
+                      "SELECT * FROM (SELECT f.member_id AS id, f.inside AS how, 2 AS likely, '' AS seen, "
+                      "f.sort_name AS sort_name FROM phone_fragments f "
+                      f"WHERE f.gram = ?1 AND (f.seen_day IS NULL OR f.seen_day < {day}) "
+                      "ORDER BY f.inside, f.sort_name, f.member_id LIMIT ?6) "
+                      "ORDER BY how, likely, seen DESC, sort_name, id LIMIT ?6")
+            params: tuple[object, ...] = (digits, "", cutoff, self.outlet_code, None, limit)
+        elif len(digits) >= FRAGMENT:
             # Six digits or more: the number must hold both the first and the last five, so the two index ranges
             # are intersected before any member row is read (the substring check then settles adjacency).
             both = (f" AND f.member_id IN (SELECT g.member_id FROM phone_fragments g "
@@ -196,7 +211,7 @@ class SearchService:
                       f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
                       f"WHERE f.gram = substr(?1, 1, {FRAGMENT}){both} AND instr(substr(m.phone_e164, 2), ?1) > 0"
                       f"{narrow} {order}")
-            params: tuple[object, ...] = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
+            params = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
         else:
             # Four digits: the end of a number ("last 4"), or the start of a national number in the shop's region.
             prefix = f"+{self._country}{digits}*" if self._country else "+" + digits + "*"

@@ -399,12 +399,16 @@ class InboundInvoice(Base):
 
 # --- search aids (0012) --------------------------------------------------------------------------------------
 class PhoneFragment(Base):
-    """A 5-digit window of a member's phone digits; kept by triggers on `members` (migration 0012)."""
+    """A 5-digit window of a member's phone digits with what ranks it; kept by triggers on `members` (migrations
+    0012, 0016). Keyed so that one gram's members come out suffix matches first, then by name."""
 
     __tablename__ = "phone_fragments"
 
     gram: Mapped[str] = mapped_column(String(5), primary_key=True)
+    inside: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the five digits end the number
+    sort_name: Mapped[str] = mapped_column(String(200), primary_key=True)  # members.search_name
     member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seen_day: Mapped[int | None] = mapped_column(Integer)  # whole Julian day of members.last_visit_at
 
     __table_args__ = {"sqlite_with_rowid": False}
 

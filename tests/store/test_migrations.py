@@ -134,3 +134,24 @@ def test_0015_repairs_last_visits_older_than_a_recorded_visit_and_keeps_everythi
                         "WHERE m.last_visit_at IS NULL OR m.last_visit_at < v.last_visit_at").fetchone() == (0,)
     conn.close()
     assert seen is None or seen < "2099"
+
+
+def test_0016_rebuilds_the_fragments_of_every_member_with_their_ranking(tmp_path):
+    """Upgrading a release's file rebuilds phone_fragments from the members: one row per distinct 5-digit window,
+    each agreeing with its member's number, name and last visit."""
+    db = tmp_path / "old.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    upgrade_database(db)
+    conn = sqlite3.connect(db)
+    members = conn.execute("SELECT id, phone_e164, search_name, last_visit_at FROM members "
+                           "WHERE phone_e164 IS NOT NULL").fetchall()
+    assert members and any(seen for *_, seen in members), "the release file has members with visits"
+    expected = set()
+    for member_id, phone, name, seen in members:
+        digits = phone[1:]
+        windows = {digits[i:i + 5] for i in range(len(digits) - 4)}
+        day = conn.execute("SELECT CAST(julianday(?) AS INTEGER)", (seen,)).fetchone()[0] if seen else None
+        expected |= {(gram, 0 if digits.endswith(gram) else 1, name, member_id, day) for gram in windows}
+    rows = set(conn.execute("SELECT gram, inside, sort_name, member_id, seen_day FROM phone_fragments"))
+    assert rows == expected
+    conn.close()
