@@ -192,7 +192,8 @@ class SearchService:
             # Exactly one gram, whose rows carry the ranking (migration 0016): "ends the number" is `inside`, the
             # name order is the key's, and `seen_day` tells who might have visited in the window. Those few are
             # read and ranked exactly; everyone else is in the index in list order, so the scan stops at the limit.
-            day = "CAST(julianday(?3) AS INTEGER)"
+            # A day early, so a stored time written with a local offset is still ranked exactly.
+            day = "(CAST(julianday(?3) AS INTEGER) - 1)"
             ranked = (f"SELECT * FROM (SELECT m.id AS id, f.inside AS how, {rank} "
                       f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
                       f"WHERE f.gram = ?1 AND f.seen_day >= {day}) UNION ALL "
@@ -295,7 +296,8 @@ class SearchService:
             exact = (self._rows(self._EXACT_PHONE_SQL, (text, first, second), None) if second
                      else self._rows(self._EXACT_PHONE_ONE_FORM_SQL, (text, first), None))
         if exact:
-            kind = "phone" if any(h.match == "phone" for h in exact) else exact[0].match
+            kind = exact[0].match if len(exact) == 1 else (
+                "phone" if any(h.match == "phone" for h in exact) else exact[0].match)
             return _result(text, kind, exact, [], limit)
         if len(digits) < 4:
             return SearchResult(query=text, kind="phone_digits", hint="Type at least 4 digits of the phone number")
