@@ -84,7 +84,9 @@ class Member(Base):
     codes: Mapped[list[MemberCode]] = relationship(back_populates="member", cascade="all, delete-orphan")
 
     __table_args__ = (
-        Index("ix_members_phone_e164", "phone_e164"),
+        # Covering: an exact phone lookup reads the list's columns from the index, not the member's row (0017).
+        Index("ix_members_phone_e164", "phone_e164", "display_name", "email", "member_no", "tier_code",
+              "points_balance"),
         Index("ix_members_phone_rev", "phone_rev"),
         Index("ix_members_email", "email"),
         Index("ix_members_member_no", text("member_no COLLATE NOCASE")),

@@ -155,3 +155,24 @@ def test_0016_rebuilds_the_fragments_of_every_member_with_their_ranking(tmp_path
     rows = set(conn.execute("SELECT gram, inside, sort_name, member_id, seen_day FROM phone_fragments"))
     assert rows == expected
     conn.close()
+
+
+def test_0017_an_exact_phone_lookup_is_answered_from_the_phone_index(tmp_path):
+    """What a search hit shows comes from ix_members_phone_e164 itself; the members table is not read."""
+    from frontdesk.search.service import SearchService as Service
+
+    db = tmp_path / "old.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    upgrade_database(db)
+    conn = sqlite3.connect(db)
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + Service._EXACT_PHONE_ONE_FORM_SQL, ("x", "y"))]
+    assert "SEARCH m USING COVERING INDEX ix_members_phone_e164 (phone_e164=?)" in plan
+    phone = conn.execute("SELECT phone_e164 FROM members WHERE phone_e164 IS NOT NULL LIMIT 1").fetchone()[0]
+    conn.close()
+    engine = make_engine(db)
+    service = SearchService(engine)
+    try:
+        assert service.search(phone).hits[0].phone_e164 == phone
+    finally:
+        service.close()
+        engine.dispose()
