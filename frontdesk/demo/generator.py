@@ -273,13 +273,18 @@ def _visits(rng: random.Random, member_id: int, now: datetime) -> list[tuple[obj
 
 
 def _fill_phone_fragments(conn: sqlite3.Connection, first_id: int) -> None:
-    """What the 0012 triggers do row by row, done in one sorted pass for members loaded with triggers off."""
+    """What the 0016 triggers do row by row, done in one sorted pass for members loaded with triggers off: each
+    distinct 5-digit window, 0 in `inside` when it ends the number, the member's search name and last-seen day."""
     offsets = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(1, 12))
     conn.execute(
-        "INSERT OR IGNORE INTO phone_fragments(gram, member_id) "
-        f"SELECT substr(substr(m.phone_e164, 2), o.n, 5) AS gram, m.id FROM members m, ({offsets}) AS o "
+        "INSERT INTO phone_fragments(gram, inside, sort_name, member_id, seen_day) "
+        "SELECT substr(substr(m.phone_e164, 2), o.n, 5) AS gram, "
+        "min(CASE WHEN o.n + 5 = length(m.phone_e164) THEN 0 ELSE 1 END), m.search_name, m.id, "
+        "CASE WHEN m.last_visit_at IS NULL THEN NULL "
+        "ELSE coalesce(CAST(julianday(m.last_visit_at) AS INTEGER), 99999999) END "
+        f"FROM members m, ({offsets}) AS o "
         "WHERE m.id >= ? AND m.phone_e164 IS NOT NULL AND o.n + 4 <= length(m.phone_e164) - 1 "
-        "ORDER BY gram, m.id", (first_id,))
+        "GROUP BY m.id, 1 ORDER BY 1, 2, 3, 4", (first_id,))
 
 
 def _flush(conn: sqlite3.Connection, members: list[tuple[object, ...]], codes: list[tuple[object, ...]],

@@ -4,6 +4,7 @@ Parsing and validation are `phonenumbers` (Google's libphonenumber); we only dec
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -29,6 +30,11 @@ def looks_like_phone(text: str) -> bool:
     return bool(PHONE_LIKE.match(text.strip()))
 
 
+# Parsing is libphonenumber's full pipeline (tens of microseconds), and the same text is parsed again and again: the
+# search box classifies each query before searching it, Enter repeats the last type-ahead query, a sync pull meets
+# the same numbers every run. The answer depends on nothing but the text and the region, both in the key, and
+# ParsedPhone is immutable, so a cached answer is exactly what a fresh parse would return.
+@functools.lru_cache(maxsize=4096)
 def normalise(raw: str, default_region: str = "SG") -> ParsedPhone | None:
     """Return the E.164 form of a complete, valid number, or None.
 
@@ -39,8 +45,10 @@ def normalise(raw: str, default_region: str = "SG") -> ParsedPhone | None:
     text = (raw or "").strip()
     if not text or len(text) > 40:
         return None
-    candidates = [text]
     digits = digits_only(text)
+    if not digits:  # no number at all: nothing for libphonenumber to read
+        return None
+    candidates = [text]
     if not text.startswith("+") and digits:
         # "0065 9123 4567" (international dialling prefix) and "6591234567" (country code without the plus).
         candidates.append("+" + (digits[2:] if digits.startswith("00") else digits))

@@ -6,14 +6,17 @@ What a query can be, tried in this order, all of them on the same text:
 - an email (contains "@"): exact match, else prefix of the address while it is being typed;
 - a phone (digits and phone punctuation only): a complete number is matched exactly in its E.164 forms; four
   digits match the end of a stored number ("last 4") and the start of its national part; five or more digits match
-  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migration 0012);
+  anywhere in a number through the 5-digit fragment index (`phone_fragments`, migrations 0012 and 0016: its rows
+  carry their ranking, so five digits read only the members listed or seen recently; six or more digits intersect
+  the ranges of their first and last five before reading any member);
 - digits and a name together ("9962 tan"): the digit matches narrowed to names starting with the words;
 - a custom member ID: exact, case-insensitive;
 - a name: every word is a prefix of some word of the name, in any order, case- and accent-insensitive.
 
 Exact identifier hits rank first, then partial ones. Digit matches are ranked by who is likely at this counter:
 those whose number ends with the digits before those where they start or sit inside it; then members who visited
-this outlet in the last 90 days (most recent first), then those seen anywhere in that time, then the rest by name.
+this outlet in the last 90 days (most recent first), then those seen anywhere in that time, then the rest by name
+(the visit at this outlet is looked up only for members seen recently anywhere, which migration 0015 makes exact).
 Names are ordered by name. A phone shared by
 several members (parent and child) returns all of them: picking one is the receptionist's call, never ours.
 
@@ -117,11 +120,11 @@ class SearchService:
     def _rows(self, sql: str, params: tuple[object, ...], match: str | None) -> list[MemberSummary]:
         """Rows of _COLUMNS; when `match` is None the statement's 8th column says which rule matched."""
         rows = self._connection().execute(sql, params).fetchall()
-        return [
-            MemberSummary(id=r[0], name=r[1], phone_e164=r[2], email=r[3], member_no=r[4], tier_code=r[5],
-                          points=r[6], match=match if match is not None else r[7])
-            for r in rows
-        ]
+        # Positional, in MemberSummary's field order (id, name, phone, email, member ID, tier, points, match): the
+        # constructor is most of the Python cost of an exact lookup.
+        if match is None:
+            return [MemberSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+        return [MemberSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], match) for r in rows]
 
     # --- exact lookups -------------------------------------------------------------------------------------
     def by_code(self, code: str) -> list[MemberSummary]:
@@ -146,6 +149,11 @@ class SearchService:
         f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
         f"UNION ALL SELECT {_COLUMNS}, 'phone' FROM members m WHERE m.phone_e164 IN (?2, ?3) "
         f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
+    # The same with one E.164 form ("+65 9123 4567", "0065…"): no probe for a second, empty form.
+    _EXACT_PHONE_ONE_FORM_SQL = (
+        f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
+        f"UNION ALL SELECT {_COLUMNS}, 'phone' FROM members m WHERE m.phone_e164 = ?2 "
+        f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
     _EXACT_TEXT_SQL = (
         f"SELECT {_COLUMNS}, 'code' FROM member_codes c JOIN members m ON m.id = c.member_id WHERE c.code = ?1 "
         f"UNION ALL SELECT {_COLUMNS}, 'member_no' FROM members m WHERE m.member_no = ?1 COLLATE NOCASE")
@@ -169,23 +177,46 @@ class SearchService:
         """Numbers containing `digits`, the member likely at this counter first (see the module docstring)."""
         cutoff = (datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS)).isoformat(timespec="microseconds")
         narrow = " AND m.id IN (SELECT rowid FROM members_fts WHERE members_fts MATCH ?5)" if names else ""
-        rank = ("CASE WHEN v.last_visit_at >= ?3 THEN 0 WHEN m.last_visit_at >= ?3 THEN 1 ELSE 2 END AS likely, "
-                "CASE WHEN v.last_visit_at >= ?3 THEN v.last_visit_at WHEN m.last_visit_at >= ?3 THEN m.last_visit_at "
+        # The last visit at this outlet is looked up only for members seen anywhere in the window: a visit here is
+        # never later than the member's last visit (migration 0015 keeps members.last_visit_at so for every writer
+        # of member_visits), so the other ninety-odd percent of candidates cost no probe of member_visits.
+        here = ("(CASE WHEN m.last_visit_at >= ?3 THEN (SELECT v.last_visit_at FROM member_visits v "
+                "WHERE v.member_id = m.id AND v.outlet_code = ?4) END)")
+        rank = (f"CASE WHEN {here} >= ?3 THEN 0 WHEN m.last_visit_at >= ?3 THEN 1 ELSE 2 END AS likely, "
+                f"CASE WHEN {here} >= ?3 THEN {here} WHEN m.last_visit_at >= ?3 THEN m.last_visit_at "
                 "ELSE '' END AS seen, m.search_name AS sort_name")
-        visits = "LEFT JOIN member_visits v ON v.member_id = m.id AND v.outlet_code = ?4"
         order = "ORDER BY how, likely, seen DESC, sort_name, m.id LIMIT ?6"
         # Rank on the cheap columns first; only the rows that make the list are read in full (and have their
         # unconfirmed points summed).
-        if len(digits) >= FRAGMENT:
+        if len(digits) == FRAGMENT and not names:
+            # Exactly one gram, whose rows carry the ranking (migration 0016): "ends the number" is `inside`, the
+            # name order is the key's, and `seen_day` tells who might have visited in the window. Those few are
+            # read and ranked exactly; everyone else is in the index in list order, so the scan stops at the limit.
+            # A day early, so a stored time written with a local offset is still ranked exactly.
+            day = "(CAST(julianday(?3) AS INTEGER) - 1)"
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, f.inside AS how, {rank} "
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
+                      f"WHERE f.gram = ?1 AND f.seen_day >= {day}) UNION ALL "
+                      "SELECT * FROM (SELECT f.member_id AS id, f.inside AS how, 2 AS likely, '' AS seen, "
+                      "f.sort_name AS sort_name FROM phone_fragments f "
+                      f"WHERE f.gram = ?1 AND (f.seen_day IS NULL OR f.seen_day < {day}) "
+                      "ORDER BY f.inside, f.sort_name, f.member_id LIMIT ?6) "
+                      "ORDER BY how, likely, seen DESC, sort_name, id LIMIT ?6")
+            params: tuple[object, ...] = (digits, "", cutoff, self.outlet_code, None, limit)
+        elif len(digits) >= FRAGMENT:
+            # Six digits or more: the number must hold both the first and the last five, so the two index ranges
+            # are intersected before any member row is read (the substring check then settles adjacency).
+            both = (f" AND f.member_id IN (SELECT g.member_id FROM phone_fragments g "
+                    f"WHERE g.gram = substr(?1, -{FRAGMENT}))" if len(digits) > FRAGMENT else "")
             ranked = (f"SELECT m.id AS id, CASE WHEN m.phone_rev GLOB ?2 THEN 0 ELSE 1 END AS how, {rank} "
-                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id {visits} "
-                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}) AND instr(substr(m.phone_e164, 2), ?1) > 0"
+                      f"FROM phone_fragments f JOIN members m ON m.id = f.member_id "
+                      f"WHERE f.gram = substr(?1, 1, {FRAGMENT}){both} AND instr(substr(m.phone_e164, 2), ?1) > 0"
                       f"{narrow} {order}")
-            params: tuple[object, ...] = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
+            params = (digits, digits[::-1] + "*", cutoff, self.outlet_code, names, limit)
         else:
             # Four digits: the end of a number ("last 4"), or the start of a national number in the shop's region.
             prefix = f"+{self._country}{digits}*" if self._country else "+" + digits + "*"
-            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m {visits} "
+            ranked = (f"SELECT * FROM (SELECT m.id AS id, 0 AS how, {rank} FROM members m "
                       f"WHERE m.phone_rev GLOB ?2{narrow} {order}) UNION ALL "
                       # Numbers that start with the digits only fill up the list after every suffix match, so
                       # they are not ranked (a 4-digit prefix matches a thousand numbers at a million members).
@@ -257,10 +288,16 @@ class SearchService:
 
     def _phone(self, text: str, limit: int) -> SearchResult:
         digits = _NOT_DIGIT.sub("", text)
-        first, second = self._e164_forms(text, digits) if len(digits) >= 7 else ("", "")
-        exact = self._rows(self._EXACT_PHONE_SQL, (text, first, second), None)
+        # Too few digits for a whole number (type-ahead): only a code or a member ID can match exactly.
+        if len(digits) < 7:
+            exact = self._rows(self._EXACT_TEXT_SQL, (text,), None)
+        else:
+            first, second = self._e164_forms(text, digits)
+            exact = (self._rows(self._EXACT_PHONE_SQL, (text, first, second), None) if second
+                     else self._rows(self._EXACT_PHONE_ONE_FORM_SQL, (text, first), None))
         if exact:
-            kind = "phone" if any(h.match == "phone" for h in exact) else exact[0].match
+            kind = exact[0].match if len(exact) == 1 else (
+                "phone" if any(h.match == "phone" for h in exact) else exact[0].match)
             return _result(text, kind, exact, [], limit)
         if len(digits) < 4:
             return SearchResult(query=text, kind="phone_digits", hint="Type at least 4 digits of the phone number")
@@ -297,6 +334,8 @@ class SearchService:
 
 def _result(text: str, kind: str, exact: list[MemberSummary], partial: list[MemberSummary], limit: int,
             hint: str | None = None) -> SearchResult:
+    if not partial and len(exact) == 1 and limit >= 1:  # the usual exact hit: nothing to merge
+        return SearchResult(query=text, kind=kind, hits=exact, hint=hint)
     seen: set[int] = set()
     hits: list[MemberSummary] = []
     for hit in exact + partial:

@@ -84,7 +84,9 @@ class Member(Base):
     codes: Mapped[list[MemberCode]] = relationship(back_populates="member", cascade="all, delete-orphan")
 
     __table_args__ = (
-        Index("ix_members_phone_e164", "phone_e164"),
+        # Covering: an exact phone lookup reads the list's columns from the index, not the member's row (0017).
+        Index("ix_members_phone_e164", "phone_e164", "display_name", "email", "member_no", "tier_code",
+              "points_balance"),
         Index("ix_members_phone_rev", "phone_rev"),
         Index("ix_members_email", "email"),
         Index("ix_members_member_no", text("member_no COLLATE NOCASE")),
@@ -399,12 +401,16 @@ class InboundInvoice(Base):
 
 # --- search aids (0012) --------------------------------------------------------------------------------------
 class PhoneFragment(Base):
-    """A 5-digit window of a member's phone digits; kept by triggers on `members` (migration 0012)."""
+    """A 5-digit window of a member's phone digits with what ranks it; kept by triggers on `members` (migrations
+    0012, 0016). Keyed so that one gram's members come out suffix matches first, then by name."""
 
     __tablename__ = "phone_fragments"
 
     gram: Mapped[str] = mapped_column(String(5), primary_key=True)
+    inside: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the five digits end the number
+    sort_name: Mapped[str] = mapped_column(String(200), primary_key=True)  # members.search_name
     member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seen_day: Mapped[int | None] = mapped_column(Integer)  # whole Julian day of members.last_visit_at
 
     __table_args__ = {"sqlite_with_rowid": False}
 

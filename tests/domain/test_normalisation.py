@@ -67,3 +67,18 @@ def test_money_parses_what_people_type_and_refuses_the_rest():
 def test_money_round_trips_through_minor_units(cents):
     assert Money.from_minor(cents).minor == cents
     assert Money.parse(Money.from_minor(cents).plain()).minor == cents
+
+
+def test_parsing_a_number_again_is_cached_per_region_never_shared_between_regions():
+    """The same typed text means different numbers in different regions; a cached answer is only ever its own."""
+    from frontdesk.domain import phone as phones
+
+    phones.normalise.cache_clear()
+    singapore = phones.normalise("9123 4567", "SG")
+    assert singapore is not None and singapore.e164 == "+6591234567"
+    assert phones.normalise("9123 4567", "MY") != singapore  # a Malaysian reading, or none, never Singapore's
+    assert phones.normalise("020 7946 0018", "GB").e164 == "+442079460018"
+    assert phones.normalise("020 7946 0018", "SG") is None
+    assert phones.normalise("9123 4567", "SG") is singapore  # the second parse of the same text is the cached one
+    assert phones.normalise.cache_info().hits >= 1
+    assert phones.normalise("", "SG") is None and phones.normalise("no digits", "SG") is None

@@ -168,3 +168,55 @@ def test_scanned_member_cards_open_the_member_and_forged_ones_are_refused(tmp_pa
     voucher = svc.search("VOUCHER:ABCD1234")
     assert voucher.kind == "voucher" and "ABCD1234" in voucher.hint
     svc.close()
+
+
+def test_short_and_long_digit_codes_and_member_ids_are_exact_hits(tmp_path):
+    """Digits too few for a phone skip the phone forms, but a digit-only member ID or code still opens its member;
+    and each typed phone form ("+65…", "0065…", national) finds the number through one statement."""
+    db = tmp_path / "digits.sqlite"
+    upgrade_database(db)
+    engine = make_engine(db)
+    with session_factory(engine)() as session, session.begin():
+        add_member(session, MemberFields(first_name="Short", last_name="Id", phone_raw="9123 4567", member_no="4242"),
+                   "SG", codes=[("778899", "eber")])
+        add_member(session, MemberFields(first_name="Long", last_name="Code", phone_raw="8123 0000"), "SG",
+                   codes=[("123456789012", "eber")])
+    svc = SearchService(engine, region="SG")
+    try:
+        by_id = svc.search("4242")
+        assert by_id.kind == "member_no" and by_id.unique.name == "Short Id"
+        by_code = svc.search("778899")
+        assert by_code.kind == "code" and by_code.unique.name == "Short Id"
+        long_code = svc.search("123456789012")
+        assert long_code.kind == "code" and long_code.unique.name == "Long Code"
+        for typed in ("+65 9123 4567", "0065 9123 4567", "9123 4567", "6591234567"):
+            found = svc.search(typed)
+            assert found.kind == "phone" and found.unique.name == "Short Id", typed
+            assert found.hits[0].match == "phone" and found.hits[0].member_no == "4242"
+    finally:
+        svc.close()
+        engine.dispose()
+
+
+_PHONE_LIKE_TEXT = st.text(alphabet="0123456789 -().+\t", min_size=1, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_PHONE_LIKE_TEXT, st.sampled_from(
+    ["+65 9123 4567", "91234567", "9123", "0065 9123 4567", "6591234567", " 9123-4567 ", "(+65) 9123 4567",
+     "+1 (212) 555-0100", "12", "+", "--", "٩١٢٣٤٥٦٧", "9123\x1c4567"])))
+def test_the_counters_resolver_answers_phone_like_text_as_interpret_would_without_parsing_it(text):
+    """The search box's code resolver skips libphonenumber for phone-like text; its answer must be the one the
+    scanner's interpret() leads to: nothing for a phone, a member ID or an unreadable text (the search handles them)."""
+    from frontdesk.domain import phone as phones
+    from frontdesk.members.lookup import scan_code_resolver
+    from frontdesk.scan.codes import ScanCodeRules, interpret
+
+    resolve = scan_code_resolver("shop-secret")
+    if not phones.looks_like_phone(text):
+        return
+    calls = phones.normalise.cache_info()
+    assert resolve(text) is None
+    after = phones.normalise.cache_info()
+    assert (after.hits, after.misses) == (calls.hits, calls.misses), "the resolver parsed a phone-like text"
+    assert interpret(text, ScanCodeRules(card_key="shop-secret")).kind in ("phone", "member_no", "unknown")

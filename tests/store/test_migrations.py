@@ -100,3 +100,79 @@ def test_the_start_up_revision_check_agrees_with_alembic_without_importing_it(tm
             "print('alembic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [head_revision(), "False"], "an up-to-date file is opened without importing Alembic"
+
+
+def test_0015_repairs_last_visits_older_than_a_recorded_visit_and_keeps_everything(tmp_path):
+    """A file at 0014 where some writer put a visit in member_visits without raising the member's last visit: the
+    upgrade raises it (nothing else changes), and from then on the triggers keep it so."""
+    from alembic import command
+
+    from frontdesk.store.db import alembic_config
+
+    db = tmp_path / "at-0014.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    command.upgrade(alembic_config(db), "0014")
+    conn = sqlite3.connect(db)
+    member_id, seen = conn.execute("SELECT id, last_visit_at FROM members ORDER BY id LIMIT 1").fetchone()
+    conn.execute("INSERT INTO member_visits(member_id, outlet_code, visits, last_visit_at) "
+                 "VALUES (?, 'ELSEWHERE', 1, '2099-01-01T00:00:00.000000+00:00')", (member_id,))
+    conn.commit()
+    untouched = conn.execute("SELECT id, last_visit_at FROM members WHERE id <> ? ORDER BY id", (member_id,)).fetchall()
+    conn.close()
+    before = _counts(db)
+
+    assert upgrade_database(db) == head_revision()
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT last_visit_at FROM members WHERE id = ?", (member_id,)).fetchone() == (
+        "2099-01-01T00:00:00.000000+00:00",)
+    assert conn.execute("SELECT id, last_visit_at FROM members WHERE id <> ? ORDER BY id",
+                        (member_id,)).fetchall() == untouched
+    assert _counts(db) == before
+    # No member's last visit is earlier than one of their recorded visits.
+    assert conn.execute("SELECT count(*) FROM member_visits v JOIN members m ON m.id = v.member_id "
+                        "WHERE m.last_visit_at IS NULL OR m.last_visit_at < v.last_visit_at").fetchone() == (0,)
+    conn.close()
+    assert seen is None or seen < "2099"
+
+
+def test_0016_rebuilds_the_fragments_of_every_member_with_their_ranking(tmp_path):
+    """Upgrading a release's file rebuilds phone_fragments from the members: one row per distinct 5-digit window,
+    each agreeing with its member's number, name and last visit."""
+    db = tmp_path / "old.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    upgrade_database(db)
+    conn = sqlite3.connect(db)
+    members = conn.execute("SELECT id, phone_e164, search_name, last_visit_at FROM members "
+                           "WHERE phone_e164 IS NOT NULL").fetchall()
+    assert members and any(seen for *_, seen in members), "the release file has members with visits"
+    expected = set()
+    for member_id, phone, name, seen in members:
+        digits = phone[1:]
+        windows = {digits[i:i + 5] for i in range(len(digits) - 4)}
+        day = conn.execute("SELECT CAST(julianday(?) AS INTEGER)", (seen,)).fetchone()[0] if seen else None
+        expected |= {(gram, 0 if digits.endswith(gram) else 1, name, member_id, day) for gram in windows}
+    rows = set(conn.execute("SELECT gram, inside, sort_name, member_id, seen_day FROM phone_fragments"))
+    assert rows == expected
+    conn.close()
+
+
+def test_0017_an_exact_phone_lookup_is_answered_from_the_phone_index(tmp_path):
+    """What a search hit shows comes from ix_members_phone_e164 itself; the members table is not read."""
+    from frontdesk.search.service import SearchService as Service
+
+    db = tmp_path / "old.sqlite"
+    shutil.copy2(RELEASE_0001, db)
+    upgrade_database(db)
+    conn = sqlite3.connect(db)
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + Service._EXACT_PHONE_ONE_FORM_SQL, ("x", "y"))]
+    assert "SEARCH m USING COVERING INDEX ix_members_phone_e164 (phone_e164=?)" in plan
+    phone = conn.execute("SELECT phone_e164 FROM members WHERE phone_e164 IS NOT NULL LIMIT 1").fetchone()[0]
+    conn.close()
+    engine = make_engine(db)
+    service = SearchService(engine)
+    try:
+        assert service.search(phone).hits[0].phone_e164 == phone
+    finally:
+        service.close()
+        engine.dispose()
