@@ -1,7 +1,6 @@
 """Finding a member and preparing what the member panel shows."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -10,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from frontdesk.domain.members import MemberProfile
 from frontdesk.domain.money import Money
-from frontdesk.domain.phone import looks_like_phone
 from frontdesk.search import SearchResult, SearchService
 from frontdesk.search.service import CodeResolver
 from frontdesk.store.members import load_profile
@@ -74,20 +72,11 @@ def scan_code_resolver(card_key: str, region: str = "SG") -> CodeResolver:
     from frontdesk.scan.codes import ScanCodeRules, interpret
 
     rules = ScanCodeRules(card_key=card_key or None, phone_region=region)
-    # Text typed like a phone number (digits and phone punctuation) can only be one of this site's voucher or Eber
-    # codes: card tokens need letters, and interpret() calls anything else a phone or a member ID, both left to the
-    # search. Checking those patterns first spares each such query the libphonenumber parse interpret() would do
-    # only to tell a valid phone from an invalid one (tens of microseconds, more than the search itself). Same
-    # patterns, same flags as interpret(); a test holds the two answers equal.
-    code_patterns = tuple(re.compile(pattern, re.IGNORECASE)
-                          for pattern in rules.voucher_patterns + rules.eber_member_patterns)
 
     def resolve(text: str) -> tuple[str, str] | None:
-        if isinstance(text, str) and looks_like_phone(text):
-            stripped = text.strip()
-            if not any(pattern.search(stripped) for pattern in code_patterns):
-                return None
-        code = interpret(text, rules)
+        # Phones go to the search, which normalises them itself: not parsed here (libphonenumber's parse costs
+        # more than the exact lookup that follows).
+        code = interpret(text, rules, check_phones=False)
         if code.kind == "member_card":
             return "member_no", code.value
         if code.kind == "forged":

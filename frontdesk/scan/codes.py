@@ -168,8 +168,12 @@ def _unknown(text: str, message: str) -> ScannedCode:
     return ScannedCode("unknown", "", text, message)
 
 
-def interpret(text: str, rules: ScanCodeRules) -> ScannedCode:
-    """Classify scanned text. Never raises; anything unusable is kind "unknown" or "forged" with a message."""
+def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> ScannedCode:
+    """Classify scanned text. Never raises; anything unusable is kind "unknown" or "forged" with a message.
+
+    `check_phones=False` leaves phone-like text unparsed (kind "phone", the text as typed): for callers that hand
+    phones to the member search anyway and need not pay libphonenumber's parse to tell a valid one from an invalid.
+    """
     if not isinstance(text, str):
         return _unknown("", "The scanner sent something that isn't text.")
     # Keyboard-wedge scanners end with Enter/Tab; some camera decoders keep a trailing newline.
@@ -204,6 +208,8 @@ def interpret(text: str, rules: ScanCodeRules) -> ScannedCode:
 
     phone_text = text[4:] if text[:4].lower() == "tel:" else text
     if looks_like_phone(phone_text):
+        if not check_phones:
+            return ScannedCode("phone", phone_text, text, f"Phone {shown(phone_text)} (not checked)")
         parsed = normalise(phone_text, rules.phone_region)
         if parsed is not None:
             return ScannedCode("phone", parsed.e164, text, f"Phone {parsed.e164}")

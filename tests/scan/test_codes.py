@@ -208,3 +208,10 @@ def test_repeat_filter_passes_a_different_code_at_once() -> None:
 def test_repeat_filter_rejects_negative_windows() -> None:
     with pytest.raises(ValueError):
         RepeatFilter(window_seconds=-1)
+
+
+def test_phones_left_unchecked_when_the_caller_searches_them_anyway() -> None:
+    rules = ScanCodeRules(phone_region="SG")
+    assert interpret("+65 9123 4567", rules).value == "+6591234567"
+    unchecked = interpret("+65 9123 4567", rules, check_phones=False)
+    assert (unchecked.kind, unchecked.value) == ("phone", "+65 9123 4567")
