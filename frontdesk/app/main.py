@@ -126,6 +126,10 @@ EXIT_ALREADY_OPEN = 3  # another process holds the database's writer lock
 EXIT_OPEN_FAILED = 1  # anything else that stopped the database opening (a failed migration): see the crash report
 
 
+UPGRADING_TEXT = ("Updating the member cache for this version of Front Desk (a large cache takes a minute or two; "
+                  "a copy of it is kept)…")
+
+
 class CounterOpening:
     """Opens the counter's storage and services after the first paint and hands them to `window`.
 
@@ -152,6 +156,21 @@ class CounterOpening:
         self._restores = 0
 
     def start(self) -> None:
+        self.window.runner.run_db(self._upgrade_pending, self._before_open, self._failed)
+
+    def _upgrade_pending(self) -> bool:
+        """Does the file need a schema upgrade? (Read-only: a large cache's upgrade can take a minute, said first.)"""
+        from frontdesk.store.db import current_revision, head_revision
+
+        path = self.settings.database_path
+        try:
+            return path.exists() and current_revision(path) not in (None, head_revision())
+        except Exception:  # noqa: BLE001 - a damaged or unreadable file: the opening itself says what is wrong
+            return False
+
+    def _before_open(self, upgrade_pending: bool) -> None:
+        if upgrade_pending:
+            self.window.opening_status(UPGRADING_TEXT)
         self.window.runner.run_db(self._open, self._opened, self._failed)
 
     def _open(self) -> tuple[Any, Any]:

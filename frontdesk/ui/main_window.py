@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         left.setSpacing(8)
         self.search_box = QLineEdit()
         self.search_box.setObjectName("SearchBox")
-        self.search_box.setPlaceholderText("Scan, or type phone · email · ID · name")
+        self.search_box.setPlaceholderText("Scan · phone · email · ID · name")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setAccessibleName("Member search")
         self.search_box.installEventFilter(self)
@@ -208,6 +208,11 @@ class MainWindow(QMainWindow):
             if self.search_box.text():
                 self._search_now()
         self.services_ready.emit()
+
+    def opening_status(self, text: str) -> None:
+        """What the opening is doing, while it takes long (a schema upgrade of a large cache)."""
+        if self.opening_label is not None:
+            self.opening_label.setText(text)
 
     def opening_failed(self, text: str) -> None:
         """The services will not arrive (the app says why in a dialog and closes): say so where it said "opening"."""

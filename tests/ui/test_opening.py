@@ -203,3 +203,26 @@ def test_a_failed_migration_writes_a_crash_report_and_says_where(qtbot, opened, 
     report = Path(said.group(1))
     assert report.name.startswith("crash-") and "already exists" in report.read_text(encoding="utf-8")
     assert demo_db.with_name("counter.sqlite.0013.bak").exists()  # backed up before the upgrade was tried
+
+
+def test_a_cache_from_an_earlier_release_says_it_is_being_updated_then_opens(qtbot, opened, tmp_path):
+    import threading
+
+    from alembic import command
+
+    from frontdesk.app.main import UPGRADING_TEXT
+    from frontdesk.store.db import alembic_config, current_revision, head_revision
+
+    db = tmp_path / "earlier-release.sqlite"
+    command.upgrade(alembic_config(db), "0014")
+    started = opened(_settings(db))
+    window = started.window
+    hold = threading.Event()
+    started.opening.start()
+    window.runner.run_db(lambda: hold.wait(10))  # the worker busy: the upgrade waits behind this
+    qtbot.waitUntil(lambda: window.opening_label is not None and window.opening_label.text() == UPGRADING_TEXT,
+                    timeout=5000)
+    save_screenshot(window, "opening-upgrading")
+    hold.set()
+    qtbot.waitUntil(lambda: started.ready, timeout=30000)
+    assert window.opening_label is None and current_revision(db) == head_revision()
