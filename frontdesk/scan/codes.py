@@ -33,6 +33,7 @@ _SIGNATURE_SHAPE = re.compile(r"^[A-Z2-7]{16}$")
 
 # A scanned code longer than this is not something a receptionist should see interpreted (a vCard, a web page...).
 MAX_CODE_LENGTH = 1024
+NEWER_CARD = re.compile(r"^FDM\d+\.", re.IGNORECASE)  # a card format after FDM1
 
 # Defaults below are GUESSES: Eber does not document what its member QR or redemption QR encode
 # (see reference/eber-api.md, "QR code value ... Parameter name not found"). Sites configure their own patterns; a
@@ -180,10 +181,22 @@ def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> 
     text = text.strip()
     if not text:
         return _unknown(text, "The code was empty.")
+    if not check_phones and looks_like_phone(text):
+        # The search box's hot path: digits and phone punctuation can only be a site's voucher or Eber pattern or
+        # a phone (cards and member IDs need letters); the checks below could find nothing else in such text.
+        voucher = _first_match(rules._voucher, text)
+        if voucher is not None:
+            return ScannedCode("voucher", voucher, text, f"Voucher {voucher}")
+        eber = _first_match(rules._eber, text)
+        if eber is not None:
+            return ScannedCode("eber_member", eber, text, f"Eber member code {shown(eber)}")
+        return ScannedCode("phone", text, text, f"Phone {text} (not checked)")
     if len(text) > MAX_CODE_LENGTH:
         return _unknown(text[:MAX_CODE_LENGTH], f"This code is too long ({len(text)} characters) to be a member card, "
                         "member ID, phone number or voucher.")
-    if "\ufffd" in text or any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in text):
+    # Printable ASCII (nearly every scan and typed query) holds none of these: checked without a per-character loop.
+    if not (text.isascii() and text.isprintable()) and (
+            "\ufffd" in text or any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in text)):
         return _unknown(text, "This code holds unreadable (binary) data, not a member card, phone number or voucher.")
 
     if text[:5].upper() == CARD_PREFIX + ".":
@@ -193,7 +206,7 @@ def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> 
         if not rules.card_keys:
             return _unknown(text, check.problem)
         return ScannedCode("forged", "", text, check.problem)
-    if re.match(r"^FDM\d+\.", text, re.IGNORECASE):
+    if NEWER_CARD.match(text):
         return _unknown(text, "This member card was made by a newer version of Front Desk; update this PC to read it.")
 
     voucher = _first_match(rules._voucher, text)
@@ -208,8 +221,8 @@ def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> 
 
     phone_text = text[4:] if text[:4].lower() == "tel:" else text
     if looks_like_phone(phone_text):
-        if not check_phones:
-            return ScannedCode("phone", phone_text, text, f"Phone {shown(phone_text)} (not checked)")
+        if not check_phones:  # "tel:" and a number
+            return ScannedCode("phone", phone_text, text, f"Phone {phone_text} (not checked)")
         parsed = normalise(phone_text, rules.phone_region)
         if parsed is not None:
             return ScannedCode("phone", parsed.e164, text, f"Phone {parsed.e164}")

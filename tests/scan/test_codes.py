@@ -215,3 +215,10 @@ def test_phones_left_unchecked_when_the_caller_searches_them_anyway() -> None:
     assert interpret("+65 9123 4567", rules).value == "+6591234567"
     unchecked = interpret("+65 9123 4567", rules, check_phones=False)
     assert (unchecked.kind, unchecked.value) == ("phone", "+65 9123 4567")
+
+
+def test_a_site_voucher_pattern_of_digits_only_still_wins_over_the_unchecked_phone() -> None:
+    rules = ScanCodeRules(phone_region="SG", voucher_patterns=(r"^77(?P<value>\d{8})$",))
+    for check_phones in (True, False):
+        code = interpret("7712345678", rules, check_phones=check_phones)
+        assert (code.kind, code.value) == ("voucher", "12345678")
