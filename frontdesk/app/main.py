@@ -171,7 +171,18 @@ class CounterOpening:
     def _before_open(self, upgrade_pending: bool) -> None:
         if upgrade_pending:
             self.window.opening_status(UPGRADING_TEXT)
-        self.window.runner.run_db(self._open, self._opened, self._failed)
+        self.window.runner.run_db(self._open_or_refusal, self._opened, self._failed)
+
+    def _open_or_refusal(self) -> Any:
+        """`_open`, with the expected refusals (another process has the file, a storage problem) returned rather than
+        raised: each gets its own dialog, not a "background task failed" traceback in the log."""
+        from frontdesk.store.health import StorageProblem
+        from frontdesk.store.writer import DatabaseBusy
+
+        try:
+            return self._open()
+        except (DatabaseBusy, StorageProblem) as refusal:
+            return refusal
 
     def _open(self) -> tuple[Any, Any]:
         from frontdesk.app.wiring import build_services
@@ -184,7 +195,10 @@ class CounterOpening:
         prepare_database(self.settings)
         return build_services(self.settings)
 
-    def _opened(self, services: tuple[Any, Any]) -> None:
+    def _opened(self, services: Any) -> None:
+        if isinstance(services, Exception):
+            self._failed(services)
+            return
         lookup, counter = services
         self.window.attach_services(lookup, counter)
         self.on_ready()
@@ -214,9 +228,9 @@ class CounterOpening:
         self._restores += 1
         settings = self.settings
 
-        def restore_and_open() -> tuple[Any, Any]:
+        def restore_and_open() -> Any:
             restore_newest_backup(settings, backup)
-            return self._open()
+            return self._open_or_refusal()
 
         self.window.runner.run_db(restore_and_open, self._opened, self._failed)
 
