@@ -165,6 +165,17 @@ def _first_match(patterns: Sequence[re.Pattern[str]], text: str) -> str | None:
     return None
 
 
+def _site_code(text: str, rules: ScanCodeRules) -> ScannedCode | None:
+    """A voucher or an Eber member code by the site's patterns (vouchers first), or None."""
+    voucher = _first_match(rules._voucher, text)
+    if voucher is not None:
+        return ScannedCode("voucher", voucher, text, f"Voucher {voucher}")
+    eber = _first_match(rules._eber, text)
+    if eber is not None:
+        return ScannedCode("eber_member", eber, text, f"Eber member code {shown(eber)}")
+    return None
+
+
 def _unknown(text: str, message: str) -> ScannedCode:
     return ScannedCode("unknown", "", text, message)
 
@@ -184,13 +195,7 @@ def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> 
     if not check_phones and looks_like_phone(text):
         # The search box's hot path: digits and phone punctuation can only be a site's voucher or Eber pattern or
         # a phone (cards and member IDs need letters); the checks below could find nothing else in such text.
-        voucher = _first_match(rules._voucher, text)
-        if voucher is not None:
-            return ScannedCode("voucher", voucher, text, f"Voucher {voucher}")
-        eber = _first_match(rules._eber, text)
-        if eber is not None:
-            return ScannedCode("eber_member", eber, text, f"Eber member code {shown(eber)}")
-        return ScannedCode("phone", text, text, f"Phone {text} (not checked)")
+        return _site_code(text, rules) or ScannedCode("phone", text, text, f"Phone {text} (not checked)")
     if len(text) > MAX_CODE_LENGTH:
         return _unknown(text[:MAX_CODE_LENGTH], f"This code is too long ({len(text)} characters) to be a member card, "
                         "member ID, phone number or voucher.")
@@ -209,12 +214,9 @@ def interpret(text: str, rules: ScanCodeRules, *, check_phones: bool = True) -> 
     if NEWER_CARD.match(text):
         return _unknown(text, "This member card was made by a newer version of Front Desk; update this PC to read it.")
 
-    voucher = _first_match(rules._voucher, text)
-    if voucher is not None:
-        return ScannedCode("voucher", voucher, text, f"Voucher {voucher}")
-    eber = _first_match(rules._eber, text)
-    if eber is not None:
-        return ScannedCode("eber_member", eber, text, f"Eber member code {shown(eber)}")
+    site_code = _site_code(text, rules)
+    if site_code is not None:
+        return site_code
     member_no = _first_match(rules._member_no, text)
     if member_no is not None:
         return ScannedCode("member_no", member_no, text, f"Member ID {member_no}")
