@@ -296,8 +296,7 @@ class SearchService:
             exact = (self._rows(self._EXACT_PHONE_SQL, (text, first, second), None) if second
                      else self._rows(self._EXACT_PHONE_ONE_FORM_SQL, (text, first), None))
         if exact:
-            kind = exact[0].match if len(exact) == 1 else (
-                "phone" if any(h.match == "phone" for h in exact) else exact[0].match)
+            kind = "phone" if any(h.match == "phone" for h in exact) else exact[0].match
             return _result(text, kind, exact, [], limit)
         if len(digits) < 4:
             return SearchResult(query=text, kind="phone_digits", hint="Type at least 4 digits of the phone number")
