@@ -43,6 +43,7 @@ from frontdesk.ui.widgets.forms import (
     no_default,
     refusal_as_value,
 )
+from frontdesk.ui.widgets.screen import grow_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,7 @@ class VoidDialog(QDialog):
                 self.shortfall_label.show()
             else:
                 self.shortfall_label.hide()
+        grow_to_fit(self)  # a wrapped effect and a shortfall warning need their lines
         self.quote_ready.emit(quote)
 
     # --- approving ----------------------------------------------------------------------------------------------

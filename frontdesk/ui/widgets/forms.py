@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from frontdesk.ui.widgets.screen import grow_to_fit
+
 # The one dialog style, added to the application stylesheet (ui.resources.stylesheet) so every dialog, wizard and
 # message box looks like the counter, not plain grey Qt; dialogs also set it on themselves, for use without the app.
 DIALOG_STYLE = """
@@ -56,6 +58,9 @@ class FieldError(QLabel):
     def show_message(self, text: str | None) -> None:
         self.setText(text or "")
         self.setVisible(bool(text))
+        dialog = self.window()
+        if text and isinstance(dialog, QDialog) and dialog.isVisible():
+            grow_to_fit(dialog)  # a message longer than its kept line would squeeze the other wrapped labels
 
 
 def mark_invalid(widget: QWidget, invalid: bool) -> None:

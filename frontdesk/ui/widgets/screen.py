@@ -53,3 +53,18 @@ def fit_to_screen(dialog: QWidget, parent: QWidget | None = None) -> QRect:
     geometry = QRect(left, max(area.top(), top), width, height)
     dialog.setGeometry(geometry)
     return geometry
+
+
+def grow_to_fit(dialog: QWidget) -> None:
+    """Make `dialog` taller (within the usable area) when its content no longer fits, e.g. after a message of two
+    lines appeared: otherwise Qt squeezes its wrapped labels and cuts their last line."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    width = dialog.width()
+    needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+    if needed <= dialog.height():
+        return
+    area = usable_area(dialog.parentWidget() or dialog)
+    height = min(needed, max(240, area.height() - FRAME_ALLOWANCE_HEIGHT), dialog.maximumHeight())
+    dialog.resize(width, height)
